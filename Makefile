@@ -1,0 +1,47 @@
+# `make` installs into .venv if needed and builds the course; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
+PYTEST_ARGS ?=
+
+.PHONY: all install system-deps exercises site check-release test clean
+
+all: site check-release
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+# Debian packages the tests use: bubblewrap (grading sandbox), chromium (browser tests),
+# postgresql (sharded grading into one gradebook). Installed only where missing.
+system-deps:
+	@missing=""; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+exercises: $(INSTALLED)
+	$(VENV)/bin/mlcourse release
+
+site: exercises
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+check-release: site
+	$(VENV)/bin/mlcourse check-release
+
+test: $(INSTALLED) system-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf _build

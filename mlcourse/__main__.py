@@ -1,0 +1,6 @@
+"""python -m mlcourse"""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,71 @@
+"""Numerical gradients by central differences, and the relative error used to compare them.
+
+Every probe changes one entry of ``x`` in place and restores it before the next, so the
+caller's array is unchanged afterwards.
+"""
+import numpy as np
+
+
+def rel_error(x, y):
+    """Max elementwise |x - y| / max(1e-8, |x| + |y|); x and y broadcast together."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def _probe(f, x, i, h):
+    """Return (f(x + h e_i), f(x - h e_i)) with x[i] restored afterwards."""
+    old = x[i]
+    x[i] = old + h
+    plus = f(x)
+    plus = plus.copy() if isinstance(plus, np.ndarray) else plus
+    x[i] = old - h
+    minus = f(x)
+    x[i] = old
+    return plus, minus
+
+
+def eval_numerical_gradient(f, x, h=1e-5):
+    """Gradient of a scalar function ``f`` at ``x``.
+
+    x: array of any shape (modified during probing, restored after each entry).
+    Returns an array of x's shape: df/dx by central differences.
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        plus, minus = _probe(f, x, i, h)
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def eval_numerical_gradient_array(f, x, df, h=1e-5):
+    """Gradient of sum(f(x) * df) at ``x``, for an array-valued ``f``.
+
+    x: input array; df: upstream gradient, the shape of f(x).
+    Returns an array of x's shape.
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    for i in np.ndindex(x.shape):
+        plus, minus = _probe(f, x, i, h)
+        grad[i] = np.sum((plus - minus) * df) / (2 * h)
+    return grad
+
+
+def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, verbose=False):
+    """Compare ``analytic_grad`` with central differences at ``num_checks`` random entries.
+
+    f: scalar function of x; analytic_grad: array of x's shape.
+    Returns the list of relative errors, one per checked entry.
+    """
+    rng = np.random.default_rng(seed)
+    errors = []
+    for _ in range(num_checks):
+        i = tuple(int(rng.integers(n)) for n in x.shape)
+        plus, minus = _probe(f, x, i, h)
+        numeric = (plus - minus) / (2 * h)
+        analytic = analytic_grad[i]
+        err = abs(numeric - analytic) / max(1e-8, abs(numeric) + abs(analytic))
+        if verbose:
+            print(f"numerical {numeric:.6e} analytic {analytic:.6e} relative error {err:.2e}")
+        errors.append(err)
+    return errors

@@ -1,0 +1,156 @@
+"""Checks that exercise test cells call. Each raises AssertionError with a message that says
+what was expected, what came back, and where they differ, so a student can act on it."""
+import ast
+import inspect
+import textwrap
+
+import numpy as np
+
+from ..gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
+
+
+class IntegrityError(AssertionError):
+    """The graded function is not the student's own work."""
+
+
+def _fmt(value):
+    return np.array2string(np.asarray(value), precision=6, threshold=20, edgeitems=3)
+
+
+def assert_shape(name, actual, expected_shape):
+    """``actual`` must be an array of ``expected_shape``."""
+    if not hasattr(actual, "shape"):
+        raise AssertionError(f"{name}: expected an array of shape {tuple(expected_shape)}, "
+                             f"got {type(actual).__name__} {actual!r}")
+    if tuple(actual.shape) != tuple(expected_shape):
+        raise AssertionError(f"{name}: expected shape {tuple(expected_shape)}, got shape {tuple(actual.shape)}")
+
+
+def assert_close(name, actual, expected, tol=1e-7):
+    """``actual`` must match ``expected`` in shape and to relative error ``tol``."""
+    if actual is None:
+        raise AssertionError(f"{name}: got None. Did you forget a return statement?")
+    expected = np.asarray(expected, dtype=np.float64)
+    if np.ndim(expected) == 0:
+        try:
+            actual = float(actual)
+        except (TypeError, ValueError):
+            raise AssertionError(f"{name}: expected a number close to {float(expected):.8g}, "
+                                 f"got {type(actual).__name__} {actual!r}") from None
+    else:
+        assert_shape(name, actual, expected.shape)
+    actual = np.asarray(actual, dtype=np.float64)
+    if not np.all(np.isfinite(actual)):
+        raise AssertionError(f"{name}: contains nan or inf: {_fmt(actual)}")
+    err = rel_error(actual, expected)
+    if err <= tol:
+        return err
+    if expected.ndim == 0:
+        raise AssertionError(f"{name}: expected {float(expected):.8g}, got {float(actual):.8g} "
+                             f"(relative error {err:.2e}, allowed {tol:.0e})")
+    rel = np.abs(actual - expected) / np.maximum(1e-8, np.abs(actual) + np.abs(expected))
+    where = np.unravel_index(np.argmax(rel), rel.shape)
+    wrong = int(np.sum(rel > tol))
+    raise AssertionError(
+        f"{name}: {wrong} of {rel.size} entries differ (relative error up to {err:.2e}, allowed {tol:.0e}).\n"
+        f"  worst at index {tuple(int(i) for i in where)}: expected {expected[where]:.8g}, got {actual[where]:.8g}\n"
+        f"  expected:\n{textwrap.indent(_fmt(expected), '    ')}\n"
+        f"  got:\n{textwrap.indent(_fmt(actual), '    ')}"
+    )
+
+
+def assert_equal(name, actual, expected):
+    """Exact equality, for labels, counts and shapes."""
+    if np.ndim(expected) == 0:
+        if actual != expected:
+            raise AssertionError(f"{name}: expected {expected!r}, got {actual!r}")
+        return
+    assert_shape(name, np.asarray(actual), np.shape(expected))
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    bad = np.argwhere(actual != expected)
+    if len(bad):
+        where = tuple(int(i) for i in bad[0])
+        raise AssertionError(f"{name}: {len(bad)} of {expected.size} entries differ; first at index {where}: "
+                             f"expected {expected[where]!r}, got {actual[where]!r}")
+
+
+def check_gradient(name, f, x, analytic, tol=1e-7, h=1e-5):
+    """``analytic`` must match the central-difference gradient of scalar ``f`` at ``x``."""
+    numeric = eval_numerical_gradient(f, x, h=h)
+    return assert_close(f"{name} (analytic vs numerical gradient)", analytic, numeric, tol)
+
+
+def check_gradient_array(name, f, x, dout, analytic, tol=1e-7, h=1e-5):
+    """``analytic`` must match the numerical gradient of sum(f(x) * dout) at ``x``."""
+    numeric = eval_numerical_gradient_array(f, x, dout, h=h)
+    return assert_close(f"{name} (analytic vs numerical gradient)", analytic, numeric, tol)
+
+
+def _called_names(func):
+    """Names a function's source calls or reads, including attribute chains like ``mlcourse.x``."""
+    try:
+        source = textwrap.dedent(inspect.getsource(func))
+    except (OSError, TypeError):
+        return None
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def _globals_from_mlcourse(func):
+    """Global names the function reads that are bound to objects from the mlcourse package."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return set()
+    found = set()
+    for name in code.co_names:
+        value = func.__globals__.get(name)
+        module = getattr(value, "__module__", None) or getattr(value, "__name__", "")
+        if name == "mlcourse" or (isinstance(module, str) and module.startswith("mlcourse")):
+            found.add(name)
+    return found
+
+
+def assert_own_implementation(name, func, *references):
+    """The graded ``func`` must be the student's code, not a reference imported or wrapped.
+
+    Fails if ``func`` is one of ``references``, is defined inside mlcourse, or reads anything
+    from the mlcourse package (beyond data helpers listed in ALLOWED_HELPERS).
+    """
+    target = getattr(func, "__func__", func)
+    for ref in references:
+        if target is getattr(ref, "__func__", ref):
+            raise IntegrityError(f"{name} is the mlcourse reference itself, not your own implementation. "
+                                 "Write the function body yourself; this cell scores 0 otherwise.")
+    module = getattr(target, "__module__", "") or ""
+    if module.startswith("mlcourse"):
+        raise IntegrityError(f"{name} comes from the module {module}, not from your notebook. "
+                             "Write the function body yourself; this cell scores 0 otherwise.")
+    used = _globals_from_mlcourse(target) - ALLOWED_HELPERS
+    names = _called_names(target) or set()
+    if "mlcourse" in names:
+        used.add("mlcourse")
+    if used:
+        raise IntegrityError(f"{name} uses {', '.join(sorted(used))} from the mlcourse package. "
+                             "Graded functions must be your own code; this cell scores 0 otherwise.")
+
+
+ALLOWED_HELPERS = {"rel_error"}
+
+
+def assert_no_loops(name, func):
+    """``func`` must contain no ``for``/``while`` loop or comprehension (the vectorized versions)."""
+    source = textwrap.dedent(inspect.getsource(func))
+    loops = (ast.For, ast.While, ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, loops):
+            raise AssertionError(f"{name} must not use Python loops, but line {node.lineno} of it has a "
+                                 f"{type(node).__name__}. Use array operations instead.")

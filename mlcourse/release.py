@@ -1,0 +1,87 @@
+"""Release student notebooks: ``nbgrader generate_assignment`` run on a throw-away copy of the
+course, so the instructor's gradebook is never touched, and the result put in ``exercises/``.
+
+``mlcourse release [ASSIGNMENT ...] [--check]``
+"""
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def assignments(root=ROOT):
+    """Names of the assignments in ``solutions/``, sorted."""
+    return sorted(p.name for p in (Path(root) / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
+
+
+def tool_env():
+    """The environment with this Python's scripts first on PATH (nbgrader runs ``alembic``)."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    return env
+
+
+def nbgrader(args, cwd, check=True):
+    """Run the nbgrader CLI of this Python environment in ``cwd``; returns the CompletedProcess."""
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd,
+                            capture_output=True, text=True, env=tool_env())
+    if check and result.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def generate(assignment, dest, root=ROOT):
+    """Generate the student version of ``assignment`` into the folder ``dest`` (replaced whole)."""
+    root, dest = Path(root), Path(dest)
+    with tempfile.TemporaryDirectory(prefix="mlcourse-release-") as tmp:
+        shutil.copy(root / "nbgrader_config.py", tmp)
+        shutil.copytree(root / "solutions" / assignment, Path(tmp) / "solutions" / assignment,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        nbgrader(["generate_assignment", assignment, "--force", "--db", f"sqlite:///{tmp}/gradebook.db"], cwd=tmp)
+        staged = dest.parent / f".{dest.name}.new"
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(Path(tmp) / "exercises" / assignment, staged)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(staged, dest)
+    return dest
+
+
+def differences(a, b):
+    """Relative paths that differ between folders ``a`` and ``b`` (missing on either side too)."""
+    cmp = filecmp.dircmp(a, b)
+    out = [*cmp.left_only, *cmp.right_only, *cmp.diff_files, *cmp.funny_files]
+    for sub, sub_cmp in cmp.subdirs.items():
+        out += [f"{sub}/{p}" for p in differences(Path(a) / sub, Path(b) / sub)]
+    return sorted(out)
+
+
+def add_parser(sub):
+    parser = sub.add_parser("release", help="regenerate exercises/ from solutions/ with nbgrader")
+    parser.add_argument("assignment", nargs="*", help="default: every assignment in solutions/")
+    parser.add_argument("--check", action="store_true", help="only report whether exercises/ is up to date")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    stale = []
+    for name in args.assignment or assignments():
+        if args.check:
+            with tempfile.TemporaryDirectory() as tmp:
+                fresh = generate(name, Path(tmp) / name)
+                committed = ROOT / "exercises" / name
+                diff = differences(committed, fresh) if committed.exists() else ["(missing)"]
+            if diff:
+                stale.append(f"exercises/{name}: {', '.join(diff)}")
+        else:
+            generate(name, ROOT / "exercises" / name)
+            print(f"released exercises/{name}")
+    if stale:
+        print("out of date; run `make` (or `mlcourse release`) to regenerate:\n  " + "\n  ".join(stale), file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,73 @@
+"""A throw-away nbgrader course for tests: release an assignment, submit notebooks for
+made-up students, autograde them with the real nbgrader CLI, and read back per-cell scores."""
+import shutil
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from mlcourse.release import nbgrader
+
+ROOT = Path(__file__).resolve().parent.parent
+WRONG_ANSWERS = Path(__file__).resolve().parent / "wrong_answers"
+
+
+class Course:
+    def __init__(self, path, assignment):
+        self.path, self.assignment = Path(path), assignment
+        self.db = f"sqlite:///{self.path / 'gradebook.db'}"
+        shutil.copy(ROOT / "nbgrader_config.py", self.path)
+        shutil.copytree(ROOT / "solutions" / assignment, self.path / "solutions" / assignment)
+        nbgrader(["generate_assignment", assignment, "--db", self.db], cwd=self.path)
+
+    @property
+    def solution(self):
+        return nbformat.read(self.path / "solutions" / self.assignment / f"{self.assignment}.ipynb", as_version=4)
+
+    @property
+    def released(self):
+        return nbformat.read(self.path / "exercises" / self.assignment / f"{self.assignment}.ipynb", as_version=4)
+
+    def submit(self, student, nb):
+        folder = self.path / "submitted" / student / self.assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, folder / f"{self.assignment}.ipynb")
+
+    def autograde(self):
+        return nbgrader(["autograde", self.assignment, "--db", self.db, "--force"], cwd=self.path)
+
+    def max_points(self):
+        """{test cell id: points} from the source notebook."""
+        return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
+                for c in self.solution.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+    def scores(self, student):
+        """{grade cell id: points scored} for one student's autograded notebook."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db) as gb:
+            nb = gb.find_submission_notebook(self.assignment, self.assignment, student)
+            return {g.name: float(g.score) for g in nb.grades}
+
+
+def solution_cell(nb, grade_id):
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return cell
+    raise KeyError(f"no cell with grade_id {grade_id!r}")
+
+
+def wrong_answers(assignment):
+    """The realistic mistakes kept as data in tests/wrong_answers/<assignment>.yaml."""
+    return yaml.safe_load((WRONG_ANSWERS / f"{assignment}.yaml").read_text())
+
+
+def apply_mistake(nb, mistake):
+    """Return a copy of ``nb`` with each (old, new) text replacement of ``mistake`` applied."""
+    nb = nbformat.from_dict(nb)
+    for edit in mistake["edits"]:
+        cell = solution_cell(nb, edit["cell"])
+        if edit["old"] not in cell.source:
+            raise AssertionError(f"{mistake['name']}: {edit['old']!r} is not in cell {edit['cell']}")
+        cell.source = cell.source.replace(edit["old"], edit["new"])
+    return nb

@@ -1,0 +1,57 @@
+"""Exercises end to end with the real nbgrader CLI: released copies match a fresh generation
+and hold nothing of the answer key; solutions score full marks, the released notebooks 0, and
+each realistic mistake loses exactly the points of the cells meant to catch it."""
+import re
+
+import nbformat
+import pytest
+
+from course import Course, apply_mistake, wrong_answers
+from mlcourse.release import assignments, differences, generate
+
+ASSIGNMENTS = assignments()
+KEY_MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_released_copy_matches_fresh_generation(assignment, root, tmp_path):
+    fresh = generate(assignment, tmp_path / assignment)
+    assert differences(root / "exercises" / assignment, fresh) == [], \
+        f"exercises/{assignment} is stale: run `make` to regenerate it"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_released_copy_holds_no_answer_key(assignment, root):
+    for path in (root / "exercises" / assignment).rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert not KEY_MARKERS.search(text), f"{path} contains a solution or hidden-test marker"
+    nb = nbformat.read(root / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+    stubs = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    assert stubs and all("raise NotImplementedError" in c.source for c in stubs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_autograde_scores(assignment, tmp_path):
+    course = Course(tmp_path, assignment)
+    mistakes = wrong_answers(assignment)
+    course.submit("solution", course.solution)
+    course.submit("released", course.released)
+    for i, mistake in enumerate(mistakes):
+        course.submit(f"mistake{i:02d}", apply_mistake(course.solution, mistake))
+    course.autograde()
+
+    points = course.max_points()
+    rows, failures = [], []
+    cases = [("solution as submitted", "solution", set()), ("released, unchanged", "released", set(points))]
+    cases += [(m["name"], f"mistake{i:02d}", set(m["loses"])) for i, m in enumerate(mistakes)]
+    for label, student, loses in cases:
+        expected = {cell: 0.0 if cell in loses else p for cell, p in points.items()}
+        actual = course.scores(student)
+        actual = {cell: actual[cell] for cell in points}
+        rows.append(f"  {label:<55} expected {sum(expected.values()):5.1f}  got {sum(actual.values()):5.1f}")
+        if actual != expected:
+            failures.append(f"{label}: expected per cell {expected}, got {actual}")
+    print(f"\n{assignment}: expected vs actual points\n" + "\n".join(rows))
+    assert not failures, "\n".join(failures)
