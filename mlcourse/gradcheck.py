@@ -17,10 +17,9 @@ def _probe(f, x, i, h):
     """Return (f(x + h e_i), f(x - h e_i)) with x[i] restored afterwards."""
     old = x[i]
     x[i] = old + h
-    plus = f(x)
-    plus = plus.copy() if isinstance(plus, np.ndarray) else plus
+    plus = np.copy(f(x))          # copies: f may return a view of x
     x[i] = old - h
-    minus = f(x)
+    minus = np.copy(f(x))
     x[i] = old
     return plus, minus
 
@@ -62,8 +61,8 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, verbos
     for _ in range(num_checks):
         i = tuple(int(rng.integers(n)) for n in x.shape)
         plus, minus = _probe(f, x, i, h)
-        numeric = (plus - minus) / (2 * h)
-        analytic = analytic_grad[i]
+        numeric = float((plus - minus) / (2 * h))
+        analytic = float(analytic_grad[i])
         err = abs(numeric - analytic) / max(1e-8, abs(numeric) + abs(analytic))
         if verbose:
             print(f"numerical {numeric:.6e} analytic {analytic:.6e} relative error {err:.2e}")
