@@ -1,0 +1,21 @@
+"""Small building blocks shared by the architectures: convolution factories and initialization."""
+from torch import nn
+
+
+def conv3x3(in_channels, out_channels, stride=1):
+    """3x3 convolution with padding 1 and no bias (a batch norm follows): keeps H x W at stride 1."""
+    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_channels, out_channels, stride=1):
+    """1x1 convolution without bias: mixes channels pixel by pixel (projections, bottlenecks)."""
+    return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)
+
+
+def init_weights(module):
+    """He (Kaiming) normal initialization of convolutions, made for ReLU networks, with zero biases.
+    Other layers keep torch's defaults (batch norm starts as the identity). Use with ``model.apply``."""
+    if isinstance(module, nn.Conv2d):
+        nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)

@@ -1,0 +1,234 @@
+"""Training loop for the torch models: automatic device, mixed precision on CUDA, reproducible
+seeding, a tqdm progress bar, gradient clipping, atomic per-epoch checkpoints with resume, and
+data-parallel training when torch.distributed is initialized (see ``train_ddp``).
+
+Data are pairs (X, y): X (N, C, H, W) images and y (N,) integer labels in [0, C_out), as NumPy
+arrays or torch tensors.
+"""
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import distributed as dist
+from torch.nn import functional
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from ..gpu import default_device
+from ..gpu.checks import check_rank
+from ..scratch.checks import check_labels, check_positive_int
+
+HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+
+
+def _world():
+    """(rank, world size): (0, 1) unless a process group is initialized."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _epoch_seed(seed, epoch, rank=0):
+    """Seed for one epoch's shuffle (rank 0) and one process's dropout masks: a resumed run
+    draws the same numbers as an uninterrupted one without saving any generator state."""
+    return (seed * 1_000_003 + epoch) * 1_009 + rank
+
+
+def _as_pair(name, data, model, device):
+    """Validate (X, y) against the model before any training; return them as tensors."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise ValueError(f"{name} must be a pair (X, y) with X (N, C, H, W) images and y (N,) labels, "
+                         f"got {type(data).__name__}")
+    X, y = (a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a)) for a in data)
+    check_rank(f"{name} X", X, 4, "(N, C, H, W)")
+    if len(X) == 0:
+        raise ValueError(f"{name} is empty: X has shape {tuple(X.shape)}, training needs at least one image")
+    param = next(model.parameters())
+    X = X.to(param.dtype)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            scores = model(X[:1].to(device))
+    except RuntimeError as err:
+        raise ValueError(f"{name}: the model cannot take images of shape (C, H, W) = {tuple(X.shape[1:])}: "
+                         f"{str(err).splitlines()[0]}") from err
+    finally:
+        model.train(was_training)
+    if scores.dim() != 2:
+        raise ValueError(f"the model must return scores of shape (N, C), got shape {tuple(scores.shape)}")
+    check_labels(y.cpu().numpy(), len(X), scores.shape[1])
+    return X, y.long()
+
+
+def _check_settings(epochs, lr, batch_size, clip_norm, world):
+    check_positive_int("epochs", epochs)
+    check_positive_int("batch_size", batch_size, minimum=world)
+    if not lr > 0:
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if clip_norm is not None and not clip_norm > 0:
+        raise ValueError(f"clip_norm must be None or a positive number, got {clip_norm!r}")
+
+
+def _make_optimizer(name, params, lr, momentum, weight_decay):
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {name!r}")
+
+
+def _make_schedule(name, optimizer, epochs):
+    if name == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    raise ValueError(f"schedule must be 'constant' or 'cosine', got {name!r}")
+
+
+def save_checkpoint(path, state):
+    """torch.save ``state`` to ``path`` atomically: write a temporary file beside it, flush it to
+    disk, then rename it over ``path``, so a crash leaves the previous checkpoint whole."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path, device="cpu"):
+    """Read a checkpoint written by ``train``: a dict with 'epoch' (epochs done), 'model',
+    'optimizer', 'schedule', 'scaler' state dicts and 'history'."""
+    return torch.load(path, map_location=device, weights_only=True)
+
+
+def _run_epoch(net, batches, X, y, step, device, amp, rank, world, desc, progress):
+    """One pass over ``batches`` of global indices; returns summed (loss, correct, count) over
+    every process. Each process takes its slice of each global batch; the loss is scaled so that
+    the averaged gradient equals the gradient of the mean loss over the whole global batch."""
+    totals = torch.zeros(3, dtype=torch.float64, device=device)
+    for idx in tqdm(batches, desc=desc, leave=False, disable=not progress or rank != 0):
+        if step is not None and len(idx) < world:
+            continue                        # too few images to give every process one
+        mine = idx.tensor_split(world)[rank].to(X.device)
+        if len(mine) == 0:
+            continue
+        xb = X[mine].to(device, non_blocking=True)
+        yb = y[mine].to(device, non_blocking=True)
+        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
+            scores = net(xb)
+        loss_sum = functional.cross_entropy(scores.float(), yb, reduction="sum")
+        if step is not None:
+            step(loss_sum * (world / len(idx)))
+        totals[0] += loss_sum.detach()
+        totals[1] += (scores.argmax(dim=1) == yb).sum()
+        totals[2] += len(mine)
+    if world > 1:
+        dist.all_reduce(totals)
+    return totals.tolist()
+
+
+def train(model, train_data, val_data=None, epochs=10, lr=0.01, batch_size=128, *, optimizer="sgd",
+          momentum=0.9, weight_decay=5e-4, schedule="constant", clip_norm=None, device=None, amp=None,
+          seed=0, checkpoint=None, resume=False, progress=True):
+    """Train ``model`` with the softmax cross-entropy loss, one checkpoint per epoch.
+
+    Inputs:
+    - model: an ``nn.Module`` mapping (N, C, H, W) images to (N, C_out) scores; moved to ``device``
+    - train_data, val_data: pairs (X, y), X (N, C, H, W), y (N,) labels in [0, C_out);
+      val_data may be None. Shapes and labels are checked against the model before training.
+    - epochs: total number of epochs (a resumed run continues up to it); lr; batch_size, the
+      global batch (split across processes when distributed)
+    - optimizer 'sgd' (with ``momentum``) or 'adam'; weight_decay; schedule 'constant' or
+      'cosine' (per epoch); clip_norm: clip the global gradient norm to this value (None: off)
+    - device: None picks CUDA when present, else the CPU; amp: mixed precision (float16 with
+      loss scaling), None means on exactly when the device is CUDA
+    - seed: fixes the shuffling and the dropout masks of every epoch (model initialization is
+      the caller's: seed torch before building the model)
+    - checkpoint: path written atomically after every epoch; resume=True continues from it
+      when it exists (and starts afresh when it does not)
+    - progress: tqdm bar per epoch and one summary line per epoch
+
+    With ``torch.distributed`` initialized (``train_ddp``), the model is wrapped in
+    ``DistributedDataParallel``, each process takes its slice of every global batch, and only
+    rank 0 writes checkpoints and prints.
+
+    Returns the history: a dict of per-epoch lists under 'epoch', 'train_loss', 'train_acc',
+    'val_loss', 'val_acc' (nan without val_data), 'lr', 'seconds'.
+    """
+    rank, world = _world()
+    _check_settings(epochs, lr, batch_size, clip_norm, world)
+    device = torch.device(device) if device is not None else default_device()
+    amp = device.type == "cuda" if amp is None else amp
+    if amp and device.type != "cuda":
+        raise ValueError(f"mixed precision (amp=True) needs a CUDA device, got device {device}")
+    model.to(device)
+    X, y = _as_pair("train_data", train_data, model, device)
+    val = _as_pair("val_data", val_data, model, device) if val_data is not None else None
+
+    opt = _make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
+    sched = _make_schedule(schedule, opt, epochs)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp)
+    history = {key: [] for key in HISTORY_KEYS}
+    start = 0
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint, device)
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as err:
+            raise ValueError(f"checkpoint {checkpoint} does not fit this model: {str(err).splitlines()[0]}") from err
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["schedule"])
+        scaler.load_state_dict(state["scaler"])
+        start, history = state["epoch"], state["history"]
+    net = model
+    if world > 1:
+        net = DistributedDataParallel(model)       # one device per process: no device_ids needed
+
+    def step(loss):
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if clip_norm is not None:
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+        scaler.step(opt)
+        scaler.update()
+
+    for epoch in range(start, epochs):
+        began = time.perf_counter()
+        torch.manual_seed(_epoch_seed(seed, epoch, rank))
+        order = torch.randperm(len(X), generator=torch.Generator().manual_seed(_epoch_seed(seed, epoch)))
+        rate = opt.param_groups[0]["lr"]
+        net.train()
+        loss, correct, count = _run_epoch(net, order.split(batch_size), X, y, step, device, amp, rank, world,
+                                          f"epoch {epoch + 1}/{epochs}", progress)
+        sched.step()
+        val_loss = val_acc = math.nan
+        if val is not None:
+            model.eval()
+            with torch.no_grad():
+                v_loss, v_correct, v_count = _run_epoch(model, torch.arange(len(val[0])).split(batch_size),
+                                                        *val, None, device, amp, rank, world, "validation", progress)
+            val_loss, val_acc = v_loss / v_count, v_correct / v_count
+        row = (epoch + 1, loss / count, correct / count, val_loss, val_acc, rate, time.perf_counter() - began)
+        for key, value in zip(HISTORY_KEYS, row):
+            history[key].append(value)
+        if rank == 0 and checkpoint is not None:
+            save_checkpoint(checkpoint, {"epoch": epoch + 1, "model": model.state_dict(),
+                                         "optimizer": opt.state_dict(), "schedule": sched.state_dict(),
+                                         "scaler": scaler.state_dict(), "history": history})
+        if rank == 0 and progress:
+            tqdm.write(f"epoch {epoch + 1}/{epochs}: train loss {row[1]:.4f} acc {row[2]:.3f}, "
+                       f"val loss {val_loss:.4f} acc {val_acc:.3f}, {row[6]:.1f} s")
+    return history
