@@ -14,4 +14,5 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # nbgrader zeroes a test cell that wrote anything to stderr; a correct answer that
 # triggers a library warning must keep its points, so stderr streams are dropped
 # before grading (errors are separate outputs and still fail the cell).
+c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"[\s\S]*"

@@ -44,7 +44,7 @@ def assert_close(name, actual, expected, tol=1e-7):
         raise AssertionError(f"{name}: contains nan or inf: {_fmt(actual)}")
     err = rel_error(actual, expected)
     if err <= tol:
-        return err
+        return
     if expected.ndim == 0:
         raise AssertionError(f"{name}: expected {float(expected):.8g}, got {float(actual):.8g} "
                              f"(relative error {err:.2e}, allowed {tol:.0e})")
@@ -77,13 +77,13 @@ def assert_equal(name, actual, expected):
 def check_gradient(name, f, x, analytic, tol=1e-7, h=1e-5):
     """``analytic`` must match the central-difference gradient of scalar ``f`` at ``x``."""
     numeric = eval_numerical_gradient(f, x, h=h)
-    return assert_close(f"{name} (analytic vs numerical gradient)", analytic, numeric, tol)
+    assert_close(f"{name} (analytic vs numerical gradient)", analytic, numeric, tol)
 
 
 def check_gradient_array(name, f, x, dout, analytic, tol=1e-7, h=1e-5):
     """``analytic`` must match the numerical gradient of sum(f(x) * dout) at ``x``."""
     numeric = eval_numerical_gradient_array(f, x, dout, h=h)
-    return assert_close(f"{name} (analytic vs numerical gradient)", analytic, numeric, tol)
+    assert_close(f"{name} (analytic vs numerical gradient)", analytic, numeric, tol)
 
 
 def _called_names(func):

@@ -1,0 +1,42 @@
+"""The book builds warning-free (-W) with every chapter executed, shows figures, and an
+unchanged chapter is served from the execution cache instead of being run again."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from built_site import ROOT, site_dir  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.slow
+
+
+def chapters():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [entry["file"] for part in toc["parts"] for entry in part["chapters"] if entry["file"].startswith("book/")]
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_chapter_page_is_executed_with_figures(site_dir, chapter):
+    html = (site_dir / f"{chapter}.html").read_text()
+    figures = re.findall(r'<img [^>]*src="[^"]*\.png"', html)
+    assert len(figures) >= 2, f"{chapter} shows {len(figures)} figures; every chapter needs several"
+    assert "Traceback" not in html and "output error" not in html, f"{chapter} shows a cell error"
+    assert "output stderr" not in html, f"{chapter} printed to stderr (a warning?)"
+    assert re.search(r"<h2>.*Exercises", html) and re.search(r"<h2>.*Summary", html), \
+        f"{chapter} must end with Exercises and Summary sections"
+
+
+def test_unchanged_chapter_is_served_from_the_cache(site_dir):
+    chapter = ROOT / "book" / "02_svm_loss.md"
+    os.utime(chapter)  # Sphinx re-reads the page; its code is unchanged, so the cache must answer
+    build = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", ".", "-W", "-n"],
+                           cwd=ROOT, capture_output=True, text=True)
+    os.utime(site_dir / "index.html")
+    log = build.stdout + build.stderr
+    assert build.returncode == 0, log[-3000:]
+    assert "02_svm_loss" in log and re.search(r"Using cached notebook", log), log[-3000:]
+    assert "Executing notebook" not in log, "an unchanged chapter was executed again"

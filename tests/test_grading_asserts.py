@@ -1,0 +1,82 @@
+"""The checks that exercise test cells call: they pass silently (returning nothing, since
+nbgrader would read a returned number as partial credit) and fail with messages that say what
+was expected, what came back and where."""
+import numpy as np
+import pytest
+
+from mlcourse import scratch
+from mlcourse.grading import (
+    IntegrityError,
+    assert_close,
+    assert_equal,
+    assert_no_loops,
+    assert_own_implementation,
+    assert_shape,
+    check_gradient,
+)
+
+
+def test_passing_checks_return_none():
+    x = np.arange(4.0)
+    assert assert_close("x", x, x) is None
+    assert assert_shape("x", x, (4,)) is None
+    assert assert_equal("n", 3, 3) is None
+    assert check_gradient("sum of squares", lambda v: float(np.sum(v ** 2)), x.copy(), 2 * x) is None
+
+
+def test_assert_close_names_the_worst_entry():
+    expected = np.zeros((2, 3))
+    actual = expected.copy()
+    actual[1, 2] = 0.5
+    with pytest.raises(AssertionError, match=r"(?s)dW: 1 of 6 entries differ.*worst at index \(1, 2\): expected 0, got 0.5"):
+        assert_close("dW", actual, expected)
+
+
+def test_assert_close_explains_shape_none_and_scalar_mistakes():
+    with pytest.raises(AssertionError, match=r"expected shape \(3, 2\), got shape \(2, 3\)"):
+        assert_close("dW", np.zeros((2, 3)), np.zeros((3, 2)))
+    with pytest.raises(AssertionError, match="forget a return"):
+        assert_close("loss", None, 1.0)
+    with pytest.raises(AssertionError, match=r"expected 5.2666667, got 2.9"):
+        assert_close("loss", 2.9, 5.266666666666667)
+    with pytest.raises(AssertionError, match="nan or inf"):
+        assert_close("p", np.array([np.nan]), np.array([0.5]))
+
+
+def test_check_gradient_catches_a_wrong_gradient():
+    x = np.linspace(-1, 1, 5)
+    with pytest.raises(AssertionError, match="analytic vs numerical gradient"):
+        check_gradient("dx", lambda v: float(np.sum(v ** 3)), x, 2 * x ** 2)
+
+
+def own_loss(W, X, y, reg):
+    return float(np.sum(X @ W)), np.zeros_like(W)
+
+
+def wrapped_loss(W, X, y, reg):
+    return scratch.svm_loss_vectorized(W, X, y, reg)
+
+
+def importing_loss(W, X, y, reg):
+    from mlcourse.scratch import svm_loss_naive
+    return svm_loss_naive(W, X, y, reg)
+
+
+def test_integrity_accepts_own_code_and_rejects_the_reference():
+    assert_own_implementation("own_loss", own_loss, scratch.svm_loss_vectorized)
+    for cheat in (scratch.svm_loss_vectorized, wrapped_loss, importing_loss):
+        with pytest.raises(IntegrityError, match="scores 0"):
+            assert_own_implementation("svm_loss", cheat, scratch.svm_loss_vectorized)
+
+
+def looped(x):
+    total = 0
+    for v in x:
+        total += v
+    return total
+
+
+def test_assert_no_loops_points_at_the_loop():
+    assert_no_loops("own_loss", own_loss)
+    with pytest.raises(AssertionError, match="line 3 of it has a For"):
+        assert_no_loops("looped", looped)
