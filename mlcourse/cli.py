@@ -8,6 +8,8 @@ import sys
 COMMANDS = {
     "data": "mlcourse.data_cli",
     "release": "mlcourse.release",
+    "train": "mlcourse.train_cli",
+    "check-release": "mlcourse.release_check",
 }
 
 

@@ -1,0 +1,302 @@
+"""Check that nothing of the answer key reaches students: not the released notebooks in
+``exercises/``, not the built site, not the feedback files.
+
+``mlcourse check-release [--site DIR] [--exercises DIR] [--submitted DIR] [FEEDBACK ...]``
+
+The answer key is read from the instructor notebooks ``solutions/<assignment>/*.ipynb``:
+
+* markers: ``BEGIN/END SOLUTION``, ``BEGIN/END HIDDEN TESTS``, ``BEGIN/END MARK SCHEME``;
+* solution lines: the lines between solution markers, or every line of a solution cell
+  that has no markers (nbgrader replaces such a cell whole);
+* hidden-test lines: the lines between hidden-test markers.
+
+A secret line only counts when it is not *public*, that is when it appears nowhere outside those
+regions in any instructor notebook (a hidden test may repeat a visible test's line), and when it
+is not *trivial* (see :func:`is_trivial`). Lines are compared with all whitespace removed.
+
+Text is read line by line: HTML with its tags stripped and entities unescaped (highlighted code
+is split into spans), notebooks and JSON string by string, inline code (``<code>``, backticks)
+on its own, and lines also without a leading prompt, line number or traceback arrow
+(``>>>``, ``12``, ``----> 12``), so a hidden test quoted in a traceback is found too.
+
+A feedback file ``<feedback dir>/<student>/<assignment>/...`` may show what that student wrote:
+lines found in ``<submitted dir>/<student>/<assignment>/*.ipynb`` are not reported there.
+"""
+import html
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
+           "BEGIN MARK SCHEME", "END MARK SCHEME")
+MARKER_RE = re.compile("|".join(re.escape(m) for m in MARKERS))
+REGIONS = {"BEGIN SOLUTION": "solution", "BEGIN HIDDEN TESTS": "hidden test", "BEGIN MARK SCHEME": "solution"}
+
+# A secret line shorter than this (whitespace removed) is trivial: `scores = X @ W`, `loss += margin`.
+MIN_CHARS = 15
+IMPORT_RE = re.compile(r"(import|from)\s+[\w.]+")
+# names, numbers, attribute access, indexing and calls, but no operator and no string
+PLUMBING_RE = re.compile(r"[\w\s.,:;=()\[\]{}]*")
+
+TAG_RE = re.compile(r"<[^>]*>")
+CODE_TAG_RE = re.compile(r"<code\b[^>]*>(.*?)</code>", re.S | re.I)
+BACKTICK_RE = re.compile(r"`([^`\n]+)`")
+JSON_STRING_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+PREFIX_RE = re.compile(r"^\s*(?:(?:-*>)?\s*\d+[:|]?\s|>>>\s?|\.\.\.\s|In \[[\d ]*\]:\s*)")
+BINARY_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".ico", ".webp", ".pdf", ".woff", ".woff2", ".ttf",
+                   ".eot", ".otf", ".inv", ".pickle", ".doctree", ".gz", ".zip", ".db", ".mo", ".npz", ".npy"}
+SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".doctrees", ".jupyter_cache"}
+
+
+@dataclass(frozen=True)
+class Leak:
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self):
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Secret:
+    kind: str      # "solution" or "hidden test"
+    origin: str    # where it comes from, e.g. "solutions/02_svm/02_svm.ipynb, cell svm_loss_naive"
+    text: str      # the line as written there
+
+
+def squeeze(line):
+    """The comparison key of a line: the line with every whitespace character removed."""
+    return "".join(line.split())
+
+
+def is_trivial(line, code=True):
+    """Whether a line from a solution or hidden test is too common to count as a leak.
+
+    Trivial: blank lines; lines under ``MIN_CHARS`` characters once whitespace is removed
+    (``return out``, ``loss = 0.0``, ``scores = X @ W``, ``dx = dout * (x > 0)``); and, for code,
+    comments, imports (``import numpy as np``) and plumbing: lines of names, numbers, attribute
+    access, indexing and calls with no operator (``+ - * / @ % < > == & | ^ ~``) and no string,
+    which compute nothing by themselves (``return loss, dW``, ``N, C = X.shape[0], W.shape[1]``,
+    ``dW = np.zeros_like(W)``, ``out = np.maximum(0, x)``, ``h, cache = affine_forward(x, w, b)``).
+    Book pages legitimately share such lines with notebooks; a solution or hidden test as a whole
+    still has lines that compute (``margin = scores[j] - scores[y[i]] + 1``), and those are found.
+    """
+    text = line.strip()
+    if not text or len(squeeze(text)) < MIN_CHARS:
+        return True
+    return code and (text.startswith("#") or IMPORT_RE.match(text) is not None
+                     or (PLUMBING_RE.fullmatch(text) is not None and "==" not in text))
+
+
+def _cell_label(cell, index):
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"cell {grade_id}" if grade_id else f"cell {index + 1}"
+
+
+def _cell_lines(cell):
+    source = cell.get("source", "")
+    return ("".join(source) if isinstance(source, list) else source).splitlines()
+
+
+def _split_cell(cell):
+    """((kind or None, line) for each line of an nbgrader source cell; kind names the secret
+    region the line is in, None for a public line. Marker lines themselves are skipped."""
+    lines = _cell_lines(cell)
+    if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and not MARKER_RE.search("\n".join(lines)):
+        return [("solution", line) for line in lines]
+    out, kind = [], None
+    for line in lines:
+        found = MARKER_RE.search(line)
+        if found:
+            kind = REGIONS.get(found.group())
+            continue
+        out.append((kind, line))
+    return out
+
+
+def answer_key(root=ROOT):
+    """{squeezed line: Secret} for every non-trivial, non-public line inside a solution or
+    hidden-test region of the notebooks ``root/solutions/*/*.ipynb``."""
+    secrets, public = {}, set()
+    notebooks = sorted(Path(root, "solutions").glob("*/*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no instructor notebooks in {Path(root, 'solutions')}: "
+                                "expected <assignment>/<assignment>.ipynb")
+    for path in notebooks:
+        origin = path.relative_to(root).as_posix()
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for index, cell in enumerate(cells):
+            for kind, line in _split_cell(cell):
+                if kind is None:
+                    public.add(squeeze(line))
+                elif not is_trivial(line, code=cell.get("cell_type") == "code"):
+                    where = f"{origin}, {_cell_label(cell, index)}"
+                    secrets.setdefault(squeeze(line), Secret(kind, where, line.strip()))
+    return {key: s for key, s in secrets.items() if key not in public}
+
+
+def _strip_tags(text):
+    """HTML to text, keeping its line breaks so line numbers stay those of the file."""
+    return html.unescape(TAG_RE.sub(lambda m: "\n" * m.group().count("\n"), text))
+
+
+def _json_strings(line):
+    for literal in JSON_STRING_RE.findall(line):
+        try:
+            yield json.loads(literal)
+        except json.JSONDecodeError:
+            continue
+
+
+def _candidates(text):
+    """The texts in one piece of a file that are compared with the secret lines."""
+    for line in text.splitlines() or [text]:
+        yield line
+        bare = PREFIX_RE.sub("", line, count=1)
+        if bare != line:
+            yield bare
+        yield from BACKTICK_RE.findall(line)
+        if "<" in line or "&" in line:
+            stripped = _strip_tags(line)
+            if stripped != line:
+                yield stripped
+                yield PREFIX_RE.sub("", stripped, count=1)
+
+
+def file_lines(path):
+    """(line number, candidate text) pairs for a text file; nothing for a binary one."""
+    path = Path(path)
+    if path.suffix.lower() in BINARY_SUFFIXES:
+        return
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        return
+    text = data.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    if path.suffix.lower() in {".html", ".htm", ".xhtml"}:
+        for number, line in enumerate(_strip_tags(text).splitlines(), 1):
+            for candidate in _candidates(line):
+                yield number, candidate
+        number, position = 1, 0
+        for match in CODE_TAG_RE.finditer(text):
+            number, position = number + text.count("\n", position, match.start()), match.start()
+            yield number, _strip_tags(match.group(1))
+    for number, line in enumerate(lines, 1):
+        yield number, line
+        if path.suffix.lower() in {".ipynb", ".json"} and '"' in line:
+            for string in _json_strings(line):
+                for candidate in _candidates(string):
+                    yield number, candidate
+        elif path.suffix.lower() not in {".html", ".htm", ".xhtml"}:
+            for candidate in _candidates(line):
+                yield number, candidate
+
+
+def _files(folder):
+    folder = Path(folder)
+    if folder.is_file():
+        yield folder
+        return
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not SKIP_DIRS.intersection(path.relative_to(folder).parts):
+            yield path
+
+
+def _display(path, root):
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def scan_file(path, secrets, root=ROOT, allowed=frozenset()):
+    """Leaks in one file: markers, and lines of ``secrets`` whose key is not in ``allowed``.
+    One leak per (line, reason)."""
+    leaks, shown = [], _display(path, root)
+    for number, text in file_lines(path):
+        found = MARKER_RE.search(text)
+        if found:
+            leaks.append(Leak(shown, number, f"answer-key marker {found.group()!r}"))
+        key = squeeze(text)
+        if key in secrets and key not in allowed:
+            s = secrets[key]
+            leaks.append(Leak(shown, number, f"line of a {s.kind} ({s.origin}): {s.text}"))
+    return list(dict.fromkeys(leaks))
+
+
+def _submitted_lines(path, feedback_dir, submitted_dir):
+    """Squeezed lines the student wrote, for a feedback file at <feedback>/<student>/<assignment>/..."""
+    if submitted_dir is None or Path(feedback_dir).is_file():
+        return frozenset()
+    parts = Path(path).relative_to(feedback_dir).parts
+    if len(parts) < 3:
+        return frozenset()
+    lines = set()
+    for notebook in Path(submitted_dir, parts[0], parts[1]).glob("*.ipynb"):
+        for cell in json.loads(notebook.read_text(encoding="utf-8")).get("cells", []):
+            lines.update(squeeze(line) for line in _cell_lines(cell))
+    return frozenset(lines)
+
+
+def find_leaks(root=ROOT, exercises_dir=None, site_dir=None, feedback_dirs=(), submitted_dir=None):
+    """Every leak of the answer key in ``solutions/`` of ``root``, as a list of :class:`Leak`.
+
+    exercises_dir: released notebooks (default ``root/exercises``); site_dir: the built site
+    (e.g. ``root/_build/html``; None skips it); feedback_dirs: feedback folders or files;
+    submitted_dir: the students' submissions (see the module docstring), None for none.
+    """
+    root = Path(root)
+    secrets = answer_key(root)
+    exercises_dir = Path(exercises_dir) if exercises_dir is not None else root / "exercises"
+    leaks = []
+    for folder in [exercises_dir] + ([Path(site_dir)] if site_dir is not None else []):
+        if not folder.exists():
+            raise FileNotFoundError(f"{folder} does not exist")
+        for path in _files(folder):
+            leaks += scan_file(path, secrets, root)
+    for folder in map(Path, feedback_dirs):
+        if not folder.exists():
+            raise FileNotFoundError(f"feedback path {folder} does not exist")
+        for path in _files(folder):
+            leaks += scan_file(path, secrets, root, _submitted_lines(path, folder, submitted_dir))
+    return leaks
+
+
+def add_parser(sub):
+    parser = sub.add_parser("check-release",
+                            help="fail if solutions or hidden tests reach exercises/, the site or feedback")
+    parser.add_argument("feedback", nargs="*",
+                        help="feedback files or folders to check (default: ROOT/feedback when present)")
+    parser.add_argument("--root", default=str(ROOT), help="course folder holding solutions/ (default %(default)s)")
+    parser.add_argument("--exercises", help="released notebooks (default ROOT/exercises)")
+    parser.add_argument("--site", help="built site, checked when present (default ROOT/_build/html)")
+    parser.add_argument("--submitted", help="submissions, whose own lines a student's feedback may show "
+                                            "(default ROOT/submitted when present)")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    root = Path(args.root)
+    exercises = Path(args.exercises or root / "exercises")
+    site = Path(args.site or root / "_build" / "html")
+    if args.site and not site.exists():
+        raise FileNotFoundError(f"site folder {site} does not exist")
+    feedback = [Path(p) for p in args.feedback] or [p for p in [root / "feedback"] if p.exists()]
+    submitted = Path(args.submitted or root / "submitted")
+    leaks = find_leaks(root, exercises_dir=exercises, site_dir=site if site.exists() else None,
+                       feedback_dirs=feedback, submitted_dir=submitted if submitted.exists() else None)
+    for leak in leaks:
+        print(leak)
+    checked = ", ".join(_display(p, root) for p in [exercises] + [site] * site.exists() + feedback)
+    if leaks:
+        print(f"check-release: {len(leaks)} leak(s) of the answer key in {checked}", file=sys.stderr)
+        return 1
+    skipped = "" if site.exists() else f" (site {_display(site, root)} not built, not checked)"
+    print(f"check-release: no answer key in {checked}{skipped}; {len(answer_key(root))} secret lines checked")
+    return 0

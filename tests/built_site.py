@@ -1,0 +1,70 @@
+"""The built Jupyter Book site for tests: built once, only when missing or stale.
+
+(Not named ``site.py``: Python's own ``site`` module is imported at start-up and would be found
+instead.) Import the fixture into a test module with ``from built_site import site_dir``.
+"""
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# the course whose site is built and tested: this checkout, or the folder MLCOURSE_SITE_ROOT names
+ROOT = Path(os.environ.get("MLCOURSE_SITE_ROOT") or Path(__file__).resolve().parent.parent)
+SOURCES = ("book", "exercises", "_config.yml", "_toc.yml")
+
+
+def html_dir(root=ROOT):
+    return Path(root) / "_build" / "html"
+
+
+def newest_source(root=ROOT):
+    """Latest modification time of any file of the book's sources, 0 when there is none."""
+    times = [0.0]
+    for name in SOURCES:
+        path = Path(root) / name
+        files = [path] if path.is_file() else path.rglob("*") if path.is_dir() else []
+        times += [f.stat().st_mtime for f in files if f.is_file()]
+    return max(times)
+
+
+def is_stale(root=ROOT):
+    """True when the site is missing, older than a source, or the last build here failed."""
+    index = html_dir(root) / "index.html"
+    failed = Path(root) / "_build" / ".site-build-failed"
+    return not index.exists() or failed.exists() or index.stat().st_mtime < newest_source(root)
+
+
+def build_site(root=ROOT):
+    """Build ``root/_build/html`` with ``jupyter-book build . -W -n --keep-going`` unless it is up
+    to date; a file lock makes concurrent test processes wait for one build. Returns the folder.
+    Raises RuntimeError with the end of the build log when the build fails."""
+    root = Path(root)
+    (root / "_build").mkdir(exist_ok=True)
+    failed = root / "_build" / ".site-build-failed"
+    with open(root / "_build" / ".site-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_stale(root):
+            start = time.time()
+            command = [str(Path(sys.executable).with_name("jupyter-book")), "build", ".", "-W", "-n", "--keep-going"]
+            result = subprocess.run(command, cwd=root, capture_output=True, text=True)
+            if result.returncode != 0:
+                failed.touch()
+                raise RuntimeError(f"jupyter-book build failed (exit {result.returncode}):\n"
+                                   f"{(result.stdout + result.stderr)[-4000:]}")
+            failed.unlink(missing_ok=True)
+            # the root index.html only redirects and is not rewritten by an incremental build
+            os.utime(html_dir(root) / "index.html", (start, start))
+    return html_dir(root)
+
+
+@pytest.fixture(scope="session")
+def site_dir():
+    """The built site folder ``_build/html``, built first if needed."""
+    try:
+        return build_site()
+    except RuntimeError as err:
+        pytest.fail(str(err), pytrace=False)
