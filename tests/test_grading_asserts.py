@@ -80,3 +80,25 @@ def test_assert_no_loops_points_at_the_loop():
     assert_no_loops("own_loss", own_loss)
     with pytest.raises(AssertionError, match="line 3 of it has a For"):
         assert_no_loops("looped", looped)
+
+
+class OwnBlock:
+    def forward(self, x):
+        return x * 2
+
+
+class WrappingBlock:
+    def forward(self, x):
+        return scratch.relu_forward(x)[0]
+
+
+class InheritingBlock(scratch.LinearSVM):
+    pass
+
+
+def test_integrity_checks_classes_through_bases_and_methods():
+    assert_own_implementation("OwnBlock", OwnBlock)
+    with pytest.raises(IntegrityError, match="WrappingBlock.forward uses scratch"):
+        assert_own_implementation("WrappingBlock", WrappingBlock)
+    with pytest.raises(IntegrityError, match="built on mlcourse.scratch.linear.LinearSVM"):
+        assert_own_implementation("InheritingBlock", InheritingBlock)

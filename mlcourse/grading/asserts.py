@@ -123,8 +123,18 @@ def assert_own_implementation(name, func, *references):
     """The graded ``func`` must be the student's code, not a reference imported or wrapped.
 
     Fails if ``func`` is one of ``references``, is defined inside mlcourse, or reads anything
-    from the mlcourse package (beyond data helpers listed in ALLOWED_HELPERS).
+    from the mlcourse package (beyond data helpers listed in ALLOWED_HELPERS). For a class,
+    no base class may come from mlcourse and every method it defines is checked the same way.
     """
+    if isinstance(func, type):
+        for base in func.__mro__:
+            if base.__module__.startswith("mlcourse"):
+                raise IntegrityError(f"{name} is built on {base.__module__}.{base.__name__} from the mlcourse "
+                                     "package. Write the class yourself; this cell scores 0 otherwise.")
+        for attr, member in vars(func).items():
+            if inspect.isfunction(member):
+                assert_own_implementation(f"{name}.{attr}", member, *references)
+        return
     target = getattr(func, "__func__", func)
     for ref in references:
         if target is getattr(ref, "__func__", ref):
