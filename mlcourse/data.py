@@ -4,6 +4,7 @@ preprocessing helpers, and CIFAR-10 (loaded from disk, fetched by ``mlcourse dat
 Images are (N, C, H, W); flat features are (N, D); labels are (N,) integers.
 """
 import hashlib
+import http.client
 import os
 import pickle
 import shutil
@@ -19,6 +20,7 @@ CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 CIFAR10_DIR = "cifar-10-batches-py"
+CIFAR10_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
 DEFAULT_ROOT = Path(os.environ.get("MLCOURSE_DATA", Path.home() / ".mlcourse" / "data"))
@@ -90,9 +92,9 @@ def add_bias_column(X):
     return np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
 
 
-def _missing_cifar10(root):
+def _missing_cifar10(root, missing):
     return FileNotFoundError(
-        f"CIFAR-10 is not in {root}. Fetch it (170 MB, once) with:\n"
+        f"CIFAR-10 is not in {root} (missing {CIFAR10_DIR}/{missing}). Fetch it (170 MB, once) with:\n"
         f"    mlcourse data fetch cifar10 --root {root}\n"
         "or use the digits data set, which needs no download: mlcourse.data.load_digits()."
     )
@@ -113,16 +115,17 @@ def load_cifar10(root=DEFAULT_ROOT, dtype=np.float64):
     y_test (10000,), pixels 0-255 as ``dtype``, and class_names.
     """
     folder = Path(root) / CIFAR10_DIR
-    if not (folder / "test_batch").exists():
-        raise _missing_cifar10(root)
-    train = [_load_cifar10_batch(folder / f"data_batch_{i}", dtype) for i in range(1, 6)]
-    X_test, y_test = _load_cifar10_batch(folder / "test_batch", dtype)
+    missing = [name for name in CIFAR10_BATCHES if not (folder / name).exists()]
+    if missing:
+        raise _missing_cifar10(root, ", ".join(missing))
+    *train, (X_test, y_test) = [_load_cifar10_batch(folder / name, dtype) for name in CIFAR10_BATCHES]
     return {"X_train": np.concatenate([X for X, _ in train]),
             "y_train": np.concatenate([y for _, y in train]),
             "X_test": X_test, "y_test": y_test, "class_names": CIFAR10_CLASSES}
 
 
 def md5sum(path, chunk=1 << 20):
+    """Hex md5 digest of the file at ``path``, read ``chunk`` bytes at a time."""
     digest = hashlib.md5()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(chunk), b""):
@@ -131,7 +134,8 @@ def md5sum(path, chunk=1 << 20):
 
 
 def _download(url, part, progress):
-    """Append the rest of ``url`` to ``part``, resuming from its current size."""
+    """Append the rest of ``url`` to ``part``, resuming from its current size. A transfer that
+    stops short raises RuntimeError and keeps ``part``, so the next call resumes it."""
     from tqdm import tqdm
 
     have = part.stat().st_size if part.exists() else 0
@@ -153,9 +157,19 @@ def _download(url, part, progress):
         with open(part, "ab" if have else "wb") as f, tqdm(
             total=total, initial=have, unit="B", unit_scale=True, desc=part.name, disable=not progress
         ) as bar:
-            for block in iter(lambda: response.read(1 << 16), b""):
-                f.write(block)
-                bar.update(len(block))
+            try:
+                for block in iter(lambda: response.read(1 << 16), b""):
+                    f.write(block)
+                    bar.update(len(block))
+            except (OSError, http.client.HTTPException) as err:
+                raise _interrupted(url, part, err) from err
+    if total is not None and part.stat().st_size < total:
+        raise _interrupted(url, part, f"{part.stat().st_size:,} of {total:,} bytes received")
+
+
+def _interrupted(url, part, why):
+    return RuntimeError(f"download of {url} stopped short ({why}). Run the command again: "
+                        f"it resumes from the partial file {part}.")
 
 
 def _extract(archive, root):

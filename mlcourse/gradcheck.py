@@ -5,12 +5,23 @@ caller's array is unchanged afterwards.
 """
 import numpy as np
 
+from .scratch.checks import check_shape
+
 
 def rel_error(x, y):
     """Max elementwise |x - y| / max(1e-8, |x| + |y|); x and y broadcast together."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+
+
+def _check_input(x):
+    """Raise unless x is a float NumPy array: probes change it in place, and an integer array
+    would round x[i] +- h back to x[i] and give a zero gradient."""
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
+        got = f"an array of dtype {x.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise ValueError(f"x must be a NumPy array of floats (it is probed in place), got {got}; "
+                         "convert it with np.asarray(x, dtype=np.float64)")
 
 
 def _probe(f, x, i, h):
@@ -30,6 +41,7 @@ def eval_numerical_gradient(f, x, h=1e-5):
     x: array of any shape (modified during probing, restored after each entry).
     Returns an array of x's shape: df/dx by central differences.
     """
+    _check_input(x)
     grad = np.zeros_like(x, dtype=np.float64)
     for i in np.ndindex(x.shape):
         plus, minus = _probe(f, x, i, h)
@@ -43,6 +55,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     x: input array; df: upstream gradient, the shape of f(x).
     Returns an array of x's shape.
     """
+    _check_input(x)
     grad = np.zeros_like(x, dtype=np.float64)
     for i in np.ndindex(x.shape):
         plus, minus = _probe(f, x, i, h)
@@ -53,9 +66,11 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
 def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, verbose=False):
     """Compare ``analytic_grad`` with central differences at ``num_checks`` random entries.
 
-    f: scalar function of x; analytic_grad: array of x's shape.
-    Returns the list of relative errors, one per checked entry.
+    f: scalar function of x; analytic_grad: array of x's shape; seed picks the entries;
+    verbose prints each comparison. Returns the list of relative errors, one per checked entry.
     """
+    _check_input(x)
+    check_shape("analytic_grad", analytic_grad, x.shape, "x's shape")
     rng = np.random.default_rng(seed)
     errors = []
     for _ in range(num_checks):
@@ -63,7 +78,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, verbos
         plus, minus = _probe(f, x, i, h)
         numeric = float((plus - minus) / (2 * h))
         analytic = float(analytic_grad[i])
-        err = abs(numeric - analytic) / max(1e-8, abs(numeric) + abs(analytic))
+        err = rel_error(numeric, analytic)
         if verbose:
             print(f"numerical {numeric:.6e} analytic {analytic:.6e} relative error {err:.2e}")
         errors.append(err)

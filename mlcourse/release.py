@@ -69,8 +69,12 @@ def add_parser(sub):
 
 
 def run(args):
+    known = assignments()
+    unknown = [name for name in args.assignment if name not in known]
+    if unknown:
+        raise ValueError(f"no assignment {', '.join(unknown)} in solutions/; choose from {', '.join(known)}")
     stale = []
-    for name in args.assignment or assignments():
+    for name in args.assignment or known:
         if args.check:
             with tempfile.TemporaryDirectory() as tmp:
                 fresh = generate(name, Path(tmp) / name)

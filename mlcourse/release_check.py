@@ -289,6 +289,8 @@ def run(args):
         raise FileNotFoundError(f"site folder {site} does not exist")
     feedback = [Path(p) for p in args.feedback] or [p for p in [root / "feedback"] if p.exists()]
     submitted = Path(args.submitted or root / "submitted")
+    if args.submitted and not submitted.exists():
+        raise FileNotFoundError(f"submissions folder {submitted} does not exist")
     leaks = find_leaks(root, exercises_dir=exercises, site_dir=site if site.exists() else None,
                        feedback_dirs=feedback, submitted_dir=submitted if submitted.exists() else None)
     for leak in leaks:

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from . import data
+from .scratch.checks import check_positive_int
 
 DATASETS = ("digits", "cifar10")
 
@@ -26,6 +27,7 @@ def load_training_data(name, root=data.DEFAULT_ROOT, limit=None, num_val=5000):
     else:
         raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
     if limit is not None:
+        limit = check_positive_int("limit", limit)
         X_train, y_train = X_train[:limit], y_train[:limit]
     mean = X_train.mean(axis=(0, 2, 3), keepdims=True)
     std = X_train.std(axis=(0, 2, 3), keepdims=True) + 1e-8

@@ -199,12 +199,15 @@ def test_feedback_may_show_what_the_student_wrote_but_nothing_more(course):
                                             ("feedback/alice/01_relu/01_relu.html", lines[HIDDEN_LINE])]
 
 
-def test_registered_as_a_subcommand():
-    assert cli.COMMANDS.get("check-release") == "mlcourse.release_check"
+@pytest.mark.parametrize("command", ["data", "release", "train", "grade", "check-release"])
+def test_every_subcommand_is_registered_with_its_help(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main([command, "--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: mlcourse {command} ")
 
 
-def test_command_line(course, capsys, monkeypatch):
-    monkeypatch.setitem(cli.COMMANDS, "check-release", "mlcourse.release_check")
+def test_command_line(course, capsys):
     assert cli.main(["check-release", "--root", str(course)]) == 0
     assert "no answer key in exercises, _build/html" in capsys.readouterr().out
     at = page(course / "_build/html/book/relu.html", [HIDDEN_LINE])[HIDDEN_LINE]
@@ -217,6 +220,13 @@ def test_command_line(course, capsys, monkeypatch):
                                 f"elsewhere/fb.html:{marker_at}: answer-key marker 'BEGIN HIDDEN TESTS'"]
     assert "2 leak(s)" in err
     assert cli.main(["check-release", "--root", str(course), str(course / "missing")]) == 2
+    assert cli.main(["check-release", "--root", str(course), "--submitted", str(course / "missing")]) == 2
+    assert "submissions folder" in capsys.readouterr().err
+
+
+def test_release_of_an_unknown_assignment_lists_the_known_ones(capsys):
+    assert cli.main(["release", "99_nothing"]) == 2
+    assert "no assignment 99_nothing in solutions/; choose from 00_knn" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("assignment", assignments())

@@ -244,20 +244,32 @@ def test_float32_stays_float32():
     (lambda: gpu.softmax_loss(randn(3, 4), torch.tensor([0, 4, 1])), r"\[0, 4\)"),
     (lambda: gpu.svm_loss(randn(3, 4), torch.tensor([0.0, 1.0, 2.0])), "integer"),
     (lambda: gpu.affine_forward(randn(2, 5), randn(6, 3), randn(3)), "D = 6"),
+    (lambda: gpu.affine_forward(randn(6), randn(1, 3), randn(3)), r"\(N, d1, ..., dk\)"),
+    (lambda: gpu.max_pool_forward_fast(randn(1, 1, 4, 4), pool_height=0), "pool_height"),
     (lambda: gpu.softmax_loss_vectorized(randn(5, 3), randn(4, 6), labels(4, 3), 0.0), "D = 6"),
     (lambda: gpu.dropout_forward(randn(3), 0.0, "train"), "keep probability"),
     (lambda: gpu.dropout_forward(randn(3), 0.5, "eval"), "'train' or 'test'"),
     (lambda: gpu.batchnorm_forward(randn(4, 3), randn(3), randn(2), {"mode": "train"}), "beta"),
+    (lambda: gpu.batchnorm_forward(randn(4, 3), randn(3), randn(3), {}), r"bn_param\['mode'\]"),
 ])
 def test_bad_input_raises_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
 
 
-def test_backward_checks_the_upstream_gradient_shape():
-    out, cache = gpu.conv_forward_fast(randn(2, 3, 5, 5), randn(4, 3, 3, 3), randn(4))
-    with pytest.raises(ValueError, match="forward output's shape"):
-        gpu.conv_backward_fast(randn(2, 4, 5, 5), cache)
+@pytest.mark.parametrize("forward, backward, args, bad_dout", [
+    (gpu.conv_forward_fast, gpu.conv_backward_fast,
+     (randn(2, 3, 5, 5), randn(4, 3, 3, 3), randn(4)), randn(2, 4, 5, 5)),
+    (gpu.affine_forward, gpu.affine_backward, (randn(2, 3), randn(3, 4), randn(4)), randn(2, 3)),
+    (lambda *a: gpu.batchnorm_forward(*a, {"mode": "train"}), gpu.batchnorm_backward,
+     (randn(4, 3), randn(3), randn(3)), randn(3, 4)),
+    (lambda *a: gpu.spatial_batchnorm_forward(*a, {"mode": "train"}), gpu.spatial_batchnorm_backward,
+     (randn(2, 3, 4, 4), randn(3), randn(3)), randn(2, 4, 4, 3)),
+])
+def test_backward_checks_the_upstream_gradient_shape(forward, backward, args, bad_dout):
+    _, cache = forward(*args)
+    with pytest.raises(ValueError, match="dout must have shape"):
+        backward(bad_dout, cache)
 
 
 def test_numpy_input_raises_type_error_with_the_fix():
@@ -268,10 +280,7 @@ def test_numpy_input_raises_type_error_with_the_fix():
 # ---------------------------------------------------------------- against mlcourse.scratch
 
 def reference(name):
-    op = getattr(scratch, name, None)
-    if op is None:
-        pytest.skip(f"mlcourse.scratch.{name} does not exist yet (issue 3); the comparison waits for it")
-    return op
+    return getattr(scratch, name)
 
 
 def numpy_args(args):
@@ -285,8 +294,10 @@ def check_scratch(name, backward_name, args, **hyper):
     theirs, their_cache = forward(*numpy_args(args), **hyper)
     assert err(ours, theirs) < TOL
     dout = randn(*ours.shape, seed=42)
-    for got, want in zip(as_tuple(getattr(gpu, backward_name)(dout, our_cache)),
-                         as_tuple(backward(dout.numpy(), their_cache))):
+    grads = as_tuple(getattr(gpu, backward_name)(dout, our_cache))
+    expected = as_tuple(backward(dout.numpy(), their_cache))
+    assert len(grads) == len(expected)
+    for got, want in zip(grads, expected):
         assert err(got, want) < TOL
 
 
@@ -337,7 +348,9 @@ def test_batchnorm_matches_scratch_including_running_averages(name):
     theirs, their_cache = forward(x.numpy(), gamma.numpy(), beta.numpy(), their_param)
     assert err(ours, theirs) < TOL
     dout = randn(*shape, seed=42)
-    for got, want in zip(getattr(gpu, f"{name}_backward")(dout, our_cache), backward(dout.numpy(), their_cache)):
+    grads, expected = getattr(gpu, f"{name}_backward")(dout, our_cache), backward(dout.numpy(), their_cache)
+    assert len(grads) == len(expected) == 3
+    for got, want in zip(grads, expected):
         assert err(got, want) < TOL
     for key in ("running_mean", "running_var"):
         assert err(ours_param[key], their_param[key]) < TOL

@@ -44,3 +44,19 @@ def test_grad_check_sparse_flags_a_wrong_gradient():
     bad = grad_check_sparse(f, x, 2 * x ** 2, num_checks=8)
     assert max(good) < 1e-7
     assert min(bad) > 1e-2
+
+
+@pytest.mark.parametrize("check", [
+    lambda x: eval_numerical_gradient(lambda v: float(np.sum(v ** 2)), x),
+    lambda x: eval_numerical_gradient_array(lambda v: v ** 2, x, np.ones(3)),
+    lambda x: grad_check_sparse(lambda v: float(np.sum(v ** 2)), x, 2.0 * x),
+])
+def test_integer_input_is_refused_rather_than_giving_a_zero_gradient(check):
+    with pytest.raises(ValueError, match="array of floats .* got an array of dtype int64"):
+        check(np.array([1, 2, 3]))
+
+
+def test_grad_check_sparse_wants_the_gradient_in_the_shape_of_x():
+    x = np.ones((2, 3))
+    with pytest.raises(ValueError, match=r"analytic_grad must have shape x's shape = \(2, 3\), got shape \(3, 2\)"):
+        grad_check_sparse(lambda v: float(np.sum(v)), x, np.ones((3, 2)))

@@ -148,7 +148,7 @@ def test_bad_data_is_refused_before_training(digits, change, message, which):
 @pytest.mark.parametrize("settings, message", [
     (dict(epochs=0), "epochs"), (dict(lr=-1.0), "lr"), (dict(batch_size=0), "batch_size"),
     (dict(amp=True), "needs a CUDA device"), (dict(optimizer="rmsprop"), "'sgd' or 'adam'"),
-    (dict(clip_norm=0.0), "clip_norm"),
+    (dict(clip_norm=0.0), "clip_norm"), (dict(resume=True), "checkpoint path"),
 ])
 def test_bad_settings_are_refused(digits, settings, message):
     with pytest.raises(ValueError, match=message):
@@ -168,6 +168,12 @@ def test_mlcourse_train_command_trains_on_digits(capsys):
                               "--limit", "128", "--quiet", "--device", "cpu"])
     args.func(args)
     assert "tiny on digits: validation accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("limit", [0, -5])
+def test_a_limit_below_one_image_is_refused(limit):
+    with pytest.raises(ValueError, match="limit must be an integer >= 1"):
+        load_training_data("digits", limit=limit)
 
 
 def test_mlcourse_train_says_how_to_fetch_cifar10(tmp_path):

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..scratch import checks as reference
+from ..scratch.conv import _check_pool
 
 
 def as_shape(name, t):
@@ -48,4 +49,6 @@ def check_conv_inputs(x, w, b):
     return reference.check_conv_inputs(as_shape("x", x), as_shape("w", w), as_shape("b", b))
 
 
-check_positive_int = reference.check_positive_int
+def check_pool_inputs(x, pool_height, pool_width, stride):
+    """Validate images x (N, C, H, W) and a pooling window; return (N, C, H_out, W_out)."""
+    return _check_pool(as_shape("x", x), pool_height, pool_width, stride)

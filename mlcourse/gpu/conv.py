@@ -12,7 +12,7 @@ import torch
 from torch.nn import functional
 
 from ..scratch.conv import conv_output_size
-from .checks import check_conv_inputs, check_positive_int, check_rank, check_shape
+from .checks import check_conv_inputs, check_pool_inputs, check_shape
 
 
 def conv_forward_fast(x, w, b, stride=1, pad=0, dilation=1):
@@ -48,14 +48,12 @@ def conv_backward_fast(dout, cache):
 
 
 def _pool_windows(x, pool_height, pool_width, stride):
-    """Unfold every channel separately: x (N, C, H, W) -> (N * C, pool_height * pool_width, L)."""
-    check_rank("x", x, 4, "(N, C, H, W)")
+    """Unfold every channel separately: x (N, C, H, W) -> cols (N * C, pool_height * pool_width, L)
+    with L = H_out * W_out; returns (cols, (N, C, H_out, W_out))."""
+    out_shape = check_pool_inputs(x, pool_height, pool_width, stride)
     N, C, H, W = x.shape
-    pool_height = check_positive_int("pool_height", pool_height)
-    pool_width = check_positive_int("pool_width", pool_width)
-    H_out, W_out = _out_hw(x.shape, pool_height, pool_width, stride)
     cols = functional.unfold(x.reshape(N * C, 1, H, W), (pool_height, pool_width), stride=stride)
-    return cols, (N, C, H_out, W_out)
+    return cols, out_shape
 
 
 def _pool_fold(dcols, x_shape, pool_height, pool_width, stride):

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from .checks import check_rank, check_scores, check_shape
+from .checks import as_shape, check_rank, check_scores, check_shape
 
 
 def affine_forward(x, w, b):
@@ -22,7 +22,7 @@ def affine_forward(x, w, b):
     """
     check_rank("w", w, 2, "(D, M)")
     D, M = w.shape
-    if x.dim() < 1 or math.prod(x.shape[1:]) != D:
+    if as_shape("x", x).ndim < 2 or math.prod(x.shape[1:]) != D:
         raise ValueError(f"x must have shape (N, d1, ..., dk) with d1 * ... * dk = D = {D} (w's rows), "
                          f"got x of shape {tuple(x.shape)}")
     check_shape("b", b, (M,), "(M,)")
@@ -33,6 +33,7 @@ def affine_forward(x, w, b):
 def affine_backward(dout, cache):
     """Inputs: dout (N, M); cache. Returns (dx, dw, db) shaped like x, w (D, M), b (M,)."""
     x, w = cache
+    check_shape("dout", dout, (x.shape[0], w.shape[1]), "(N, M)")
     x_flat = x.reshape(x.shape[0], -1)
     dx = (dout @ w.T).reshape(x.shape)        # d(x w)/dx = w
     dw = x_flat.T @ dout                      # d(x w)/dw = x
@@ -128,7 +129,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     D = x.shape[1]
     check_shape("gamma", gamma, (D,), "(D,)")
     check_shape("beta", beta, (D,), "(D,)")
-    mode = bn_param.get("mode", "train")
+    mode = bn_param.get("mode")
     if mode not in ("train", "test"):
         raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
     eps = bn_param.get("eps", 1e-5)
@@ -159,6 +160,7 @@ def _normalize_backward(dout, cache):
     every entry moves them, which gives the compact form
     dx = inv_std / M * (M * dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat))."""
     x_hat, gamma, inv_std, axis = cache
+    check_shape("dout", dout, x_hat.shape, "(N, D), the forward output's shape")
     dbeta = dout.sum(dim=0)
     dgamma = (dout * x_hat).sum(dim=0)
     dx_hat = dout * gamma
@@ -226,6 +228,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
 def spatial_batchnorm_backward(dout, cache):
     """Returns (dx, dgamma, dbeta) with shapes (N, C, H, W), (C,), (C,)."""
     shape, cache = cache
+    check_shape("dout", dout, shape, "(N, C, H, W)")
     dx, dgamma, dbeta = batchnorm_backward(_channels_last(dout), cache)
     return _channels_first(dx, shape), dgamma, dbeta
 

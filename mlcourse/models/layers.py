@@ -3,12 +3,14 @@ from torch import nn
 
 
 def conv3x3(in_channels, out_channels, stride=1):
-    """3x3 convolution with padding 1 and no bias (a batch norm follows): keeps H x W at stride 1."""
+    """3x3 convolution with padding 1 and no bias (a batch norm follows):
+    (N, in_channels, H, W) -> (N, out_channels, ceil(H / stride), ceil(W / stride))."""
     return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False)
 
 
 def conv1x1(in_channels, out_channels, stride=1):
-    """1x1 convolution without bias: mixes channels pixel by pixel (projections, bottlenecks)."""
+    """1x1 convolution without bias, mixing channels pixel by pixel (projections, bottlenecks):
+    (N, in_channels, H, W) -> (N, out_channels, ceil(H / stride), ceil(W / stride))."""
     return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)
 
 

@@ -169,12 +169,16 @@ def train(model, train_data, val_data=None, epochs=10, lr=0.01, batch_size=128, 
     """
     rank, world = _world()
     _check_settings(epochs, lr, batch_size, clip_norm, world)
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs the checkpoint path to continue from, got checkpoint=None")
     device = torch.device(device) if device is not None else default_device()
     amp = device.type == "cuda" if amp is None else amp
     if amp and device.type != "cuda":
         raise ValueError(f"mixed precision (amp=True) needs a CUDA device, got device {device}")
     model.to(device)
     X, y = _as_pair("train_data", train_data, model, device)
+    if len(X) < world:
+        raise ValueError(f"train_data has {len(X)} images, fewer than the {world} processes that share every batch")
     val = _as_pair("val_data", val_data, model, device) if val_data is not None else None
 
     opt = _make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
