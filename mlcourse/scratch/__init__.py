@@ -1,4 +1,62 @@
 """NumPy reference implementations ("from scratch"), float64-safe."""
+from .conv import (
+    avg_pool_backward_fast,
+    avg_pool_backward_naive,
+    avg_pool_forward_fast,
+    avg_pool_forward_naive,
+    col2im,
+    conv_backward_fast,
+    conv_backward_naive,
+    conv_forward_fast,
+    conv_forward_naive,
+    conv_output_size,
+    conv_transpose_backward,
+    conv_transpose_forward,
+    im2col,
+    max_pool_backward_fast,
+    max_pool_backward_naive,
+    max_pool_forward_fast,
+    max_pool_forward_naive,
+)
+from .gates import (
+    add_backward,
+    add_forward,
+    max_backward,
+    max_forward,
+    multiply_backward,
+    multiply_forward,
+    neuron_example,
+    worked_example,
+)
+from .knn import KNearestNeighbor
+from .layers import (
+    affine_backward,
+    affine_forward,
+    affine_relu_backward,
+    affine_relu_forward,
+    batchnorm_backward,
+    batchnorm_forward,
+    conv_relu_backward,
+    conv_relu_forward,
+    conv_relu_pool_backward,
+    conv_relu_pool_forward,
+    dropout_backward,
+    dropout_forward,
+    layernorm_backward,
+    layernorm_forward,
+    leaky_relu_backward,
+    leaky_relu_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    softmax_loss,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+    svm_loss,
+    tanh_backward,
+    tanh_forward,
+)
 from .linear import (
     LinearClassifier,
     LinearSoftmax,
@@ -11,3 +69,6 @@ from .linear import (
     svm_loss_naive,
     svm_loss_vectorized,
 )
+from .nets import FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
+from .optim import adam, rmsprop, sgd, sgd_momentum
+from .solver import Solver, atomic_pickle, clip_by_global_norm, global_norm

@@ -41,3 +41,34 @@ def check_scores(scores, y):
     N, C = scores.shape
     check_labels(y, N, C)
     return N, C
+
+
+def check_shape(name, a, expected, letters):
+    """Raise unless ``a`` has shape ``expected``; ``letters`` names it, e.g. '(F,)'."""
+    shape = np.shape(a)
+    if shape != tuple(expected):
+        raise ValueError(f"{name} must have shape {letters} = {tuple(expected)}, got shape {shape}")
+
+
+def check_positive_int(name, value, minimum=1):
+    """Raise unless ``value`` is an integer >= ``minimum``; return it as an int."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_conv_inputs(x, w, b, channel_axis=1):
+    """Validate images x (N, C, H, W), filters w and biases b; return (N, C, H, W, F, HH, WW).
+
+    For a convolution w is (F, C, HH, WW) (``channel_axis=1``); for a transposed convolution it
+    is (C, F, HH, WW) (``channel_axis=0``), the layout torch uses for ``conv_transpose2d``.
+    """
+    check_rank("x", x, 4, "(N, C, H, W)")
+    layout = "(F, C, HH, WW)" if channel_axis == 1 else "(C, F, HH, WW)"
+    check_rank("w", w, 4, layout)
+    N, C, H, W = x.shape
+    if w.shape[channel_axis] != C:
+        raise ValueError(f"w must have shape {layout} with C = {C} (x's channels), got w of shape {w.shape}")
+    F, HH, WW = w.shape[1 - channel_axis], w.shape[2], w.shape[3]
+    check_shape("b", b, (F,), "(F,)")
+    return N, C, H, W, F, HH, WW
