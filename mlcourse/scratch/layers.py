@@ -15,7 +15,17 @@ from .conv import (
     max_pool_backward_fast,
     max_pool_forward_fast,
 )
-from .linear import sigmoid
+
+
+def sigmoid(z):
+    """Logistic function 1 / (1 + exp(-z)), elementwise, without overflow for large |z|."""
+    z = np.asarray(z, dtype=np.float64)
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
 
 
 def affine_forward(x, w, b):

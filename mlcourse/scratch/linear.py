@@ -7,6 +7,7 @@ as f(x) = Wx + b; here x is a row of X and the bias is folded into W by the bias
 import numpy as np
 
 from .checks import check_linear_inputs, check_rank
+from .layers import sigmoid, softmax_loss, svm_loss
 
 
 def svm_loss_naive(W, X, y, reg):
@@ -35,17 +36,14 @@ def svm_loss_naive(W, X, y, reg):
 
 
 def svm_loss_vectorized(W, X, y, reg):
-    """Multiclass SVM loss without loops; same contract as ``svm_loss_naive``."""
-    N, D, C = check_linear_inputs(W, X, y)
-    rows = np.arange(N)
-    scores = X @ W                                            # (N, C)
-    margins = np.maximum(0, scores - scores[rows, y][:, None] + 1)
-    margins[rows, y] = 0
-    loss = margins.sum() / N + reg * np.sum(W * W)
-    active = (margins > 0).astype(X.dtype)                    # d loss_i / d s_j for j != y_i
-    active[rows, y] = -active.sum(axis=1)                     # d loss_i / d s_{y_i}
-    dW = X.T @ active / N + 2 * reg * W
-    return float(loss), dW
+    """Multiclass SVM loss without loops; same contract as ``svm_loss_naive``.
+
+    The hinge loss on the scores X @ W is the layer ``svm_loss``; the chain rule through the
+    product gives dW = X.T @ dscores.
+    """
+    check_linear_inputs(W, X, y)
+    loss, dscores = svm_loss(X @ W, y)
+    return loss + reg * float(np.sum(W * W)), X.T @ dscores + 2 * reg * W
 
 
 def softmax_loss_naive(W, X, y, reg):
@@ -72,28 +70,14 @@ def softmax_loss_naive(W, X, y, reg):
 
 
 def softmax_loss_vectorized(W, X, y, reg):
-    """Softmax loss without loops; same contract as ``softmax_loss_naive``."""
-    N, D, C = check_linear_inputs(W, X, y)
-    rows = np.arange(N)
-    scores = X @ W
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    loss = -log_probs[rows, y].mean() + reg * np.sum(W * W)
-    dscores = np.exp(log_probs)
-    dscores[rows, y] -= 1
-    dW = X.T @ dscores / N + 2 * reg * W
-    return float(loss), dW
+    """Softmax loss without loops; same contract as ``softmax_loss_naive``.
 
-
-def sigmoid(z):
-    """Logistic function 1 / (1 + exp(-z)), elementwise, without overflow for large |z|."""
-    z = np.asarray(z, dtype=np.float64)
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
-    return out
+    The cross-entropy on the scores X @ W is the layer ``softmax_loss`` (stable: it shifts each
+    row by its max); the chain rule through the product gives dW = X.T @ dscores.
+    """
+    check_linear_inputs(W, X, y)
+    loss, dscores = softmax_loss(X @ W, y)
+    return loss + reg * float(np.sum(W * W)), X.T @ dscores + 2 * reg * W
 
 
 def binary_cross_entropy(y, p, eps=1e-12):
