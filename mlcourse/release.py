@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,17 +36,29 @@ def nbgrader(args, cwd, check=True):
     return result
 
 
+@contextmanager
+def generated_course(config, source, assignment, db_url=None, source_directory="solutions"):
+    """Run ``nbgrader generate_assignment`` on a throw-away course that holds only ``config``
+    (an nbgrader_config.py) and the assignment folder ``source``; yields that course's folder.
+
+    The gradebook is ``db_url``, or a temporary one when None.
+    """
+    with tempfile.TemporaryDirectory(prefix="mlcourse-release-") as tmp:
+        shutil.copy(config, Path(tmp) / "nbgrader_config.py")
+        shutil.copytree(source, Path(tmp) / source_directory / assignment,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        nbgrader(["generate_assignment", assignment, "--force", "--db", db_url or f"sqlite:///{tmp}/gradebook.db"],
+                 cwd=tmp)
+        yield Path(tmp)
+
+
 def generate(assignment, dest, root=ROOT):
     """Generate the student version of ``assignment`` into the folder ``dest`` (replaced whole)."""
     root, dest = Path(root), Path(dest)
-    with tempfile.TemporaryDirectory(prefix="mlcourse-release-") as tmp:
-        shutil.copy(root / "nbgrader_config.py", tmp)
-        shutil.copytree(root / "solutions" / assignment, Path(tmp) / "solutions" / assignment,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        nbgrader(["generate_assignment", assignment, "--force", "--db", f"sqlite:///{tmp}/gradebook.db"], cwd=tmp)
+    with generated_course(root / "nbgrader_config.py", root / "solutions" / assignment, assignment) as course:
         staged = dest.parent / f".{dest.name}.new"
         shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(Path(tmp) / "exercises" / assignment, staged)
+        shutil.copytree(course / "exercises" / assignment, staged)
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(staged, dest)

@@ -154,17 +154,14 @@ def register_assignment(ctx, assignment):
     """Make sure the gradebook holds ``assignment`` as in the source folder (test cells, hidden
     tests, points), running ``nbgrader generate_assignment`` on a throw-away copy of the course
     when it is missing or stale, so that the released exercises are never touched."""
-    from mlcourse.release import nbgrader
+    from mlcourse.release import generated_course
 
     with gradebook_lock(ctx.db_url):
         if not _stale(ctx, assignment):
             return False
-        with tempfile.TemporaryDirectory(prefix="mlcourse-register-") as tmp:
-            shutil.copy(ctx.root / "nbgrader_config.py", tmp)
-            target = Path(tmp) / ctx.dirs.source_directory / assignment
-            shutil.copytree(ctx.source_folder(assignment), target,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-            nbgrader(["generate_assignment", assignment, "--force", "--db", ctx.db_url], cwd=tmp)
+        with generated_course(ctx.root / "nbgrader_config.py", ctx.source_folder(assignment), assignment,
+                              db_url=ctx.db_url, source_directory=ctx.dirs.source_directory):
+            pass
         return True
 
 
