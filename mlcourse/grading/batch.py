@@ -34,6 +34,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy import Column, DateTime, Float, MetaData, String, Table, Text, create_engine, delete, insert, select
 from sqlalchemy.exc import SAWarning
 
+from ..atomic import atomic_open
 from .engine import (GRADER_VERSION, RECORD, RETRIED, STATUSES, AssignmentSpec, CourseContext, GradeResult, Grader,
                      _resources, cell_outcomes, course_limits, ensure_sandbox, gradebook_lock, register_assignment,
                      stage_files)
@@ -276,11 +277,8 @@ def _replace_dir(staged, dest):
 
 
 def _write_text(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staged = path.with_name(f".{path.name}.partial")
-    staged.write_text(text)
-    os.replace(staged, path)
+    with atomic_open(path, "w") as f:
+        f.write(text)
 
 
 class Recorder:
@@ -377,13 +375,10 @@ def write_csvs(path, rows):
             (cells_path, CELL_FIELDS, [{"student": r["student"], "cell": c["name"],
                                         **{k: c[k] for k in CELL_FIELDS[2:]}}
                                        for r in rows for c in json.loads(r["cells"])])):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staged = target.with_name(f".{target.name}.partial")
-        with open(staged, "w", newline="") as fh:
+        with atomic_open(target, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=fields)
             writer.writeheader()
             writer.writerows(records)
-        os.replace(staged, target)
     return path, cells_path
 
 

@@ -6,8 +6,6 @@ Data are pairs (X, y): X (N, C, H, W) images and y (N,) integer labels in [0, C_
 arrays or torch tensors.
 """
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from torch.nn import functional
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from ..atomic import atomic_open
 from ..gpu import default_device
 from ..gpu.checks import check_rank
 from ..scratch.checks import check_labels, check_positive_int
@@ -93,18 +92,8 @@ def _make_schedule(name, optimizer, epochs):
 def save_checkpoint(path, state):
     """torch.save ``state`` to ``path`` atomically: write a temporary file beside it, flush it to
     disk, then rename it over ``path``, so a crash leaves the previous checkpoint whole."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as f:
+        torch.save(state, f)
 
 
 def load_checkpoint(path, device="cpu"):

@@ -10,13 +10,12 @@ Example::
     solver.train()
     solver.best_val_acc, solver.loss_history   # model.params now holds the best parameters
 """
-import os
 import pickle
-import tempfile
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..atomic import atomic_open
 from . import optim
 
 
@@ -38,19 +37,9 @@ def clip_by_global_norm(grads, clip_norm):
 
 
 def atomic_pickle(obj, path):
-    """Pickle ``obj`` to ``path`` through a temporary file in the same folder and os.replace,
-    so that a reader never sees half a file and a crash leaves any previous file intact."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Pickle ``obj`` to ``path`` whole or not at all (see ``mlcourse.atomic.atomic_open``)."""
+    with atomic_open(path) as f:
+        pickle.dump(obj, f)
 
 
 class Solver:
