@@ -199,3 +199,20 @@ def test_killing_the_sandbox_kills_its_whole_tree(lease, tmp_path):
 def test_gpus_are_hidden(lease, tmp_path):
     probe = "import glob, os; print(repr(os.environ.get('CUDA_VISIBLE_DEVICES')), glob.glob('/dev/nvidia*'))"
     assert sandboxed(probe, tmp_path, lease).stdout.strip() == "'' []"
+
+
+def test_read_only_folders_below_tmp_stay_visible(tmp_path, lease, monkeypatch):
+    # a course cloned under /tmp keeps its Python and mlcourse there; the sandbox's private
+    # /tmp must not hide them
+    shared = Path("/tmp") / f"mlg-test-ro-{os.getpid()}"
+    shared.mkdir()
+    try:
+        (shared / "marker.txt").write_text("visible")
+        shared.chmod(0o755)
+        from mlcourse.grading import sandbox
+        needed = sandbox.readonly_paths()
+        monkeypatch.setattr(sandbox, "readonly_paths", lambda: [*needed, shared])
+        done = sandboxed(f"print(open({str(shared / 'marker.txt')!r}).read())", tmp_path, lease)
+    finally:
+        shutil.rmtree(shared)
+    assert done.returncode == 0 and done.stdout.strip() == "visible", done.stderr

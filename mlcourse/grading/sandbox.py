@@ -136,11 +136,13 @@ def bwrap_command(cmd, rundir, cwd, uid, limits, env):
             args += ["--symlink", os.readlink(path), name]
         elif path.is_dir():
             args += ["--ro-bind", name, name]
-    for path in readonly_paths():
-        args += _mkdirs(path, made) + ["--ro-bind", str(path), str(path)]
+    # the private /tmp first: this Python or the course may live below /tmp, and their
+    # read-only binds must land on top of it, not be hidden by it
     args += ["--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(64 * mb), "--tmpfs", "/tmp",
              "--perms", "1777", "--size", str(64 * mb), "--tmpfs", "/dev/shm"]
+    for path in readonly_paths():
+        args += _mkdirs(path, made) + ["--ro-bind", str(path), str(path)]
     args += _mkdirs(rundir, made) + ["--bind", str(rundir), str(rundir), "--chdir", str(cwd), "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
