@@ -55,6 +55,7 @@ def test_limits_reject_nonsense():
     with pytest.raises(ValueError, match="memory_mb"):
         Limits(memory_mb=-5)
     assert Limits(timeout=30).cpu == 40 and Limits(cpu_seconds=3).cpu == 3
+    assert Limits(cpu_seconds=0.5).cpu == 1                          # never a limit of 0 s
 
 
 def test_course_context_needs_a_config(tmp_path):
@@ -292,6 +293,9 @@ def test_csvs_and_summary(tmp_path):
     text = batch.summary("hw", rows, 1, 0, ["x.ipynb"], (grades, cells))
     for part in ["2 students, 1 graded now", "timeout", "missing", "time limit of 5 s reached", "x.ipynb"]:
         assert part in text
+    # a late penalty can push a score below 0: it still counts, in the lowest bin
+    late = batch.summary("hw", [dict(rows[1], score=-1.0)], 1, 0, [], (grades, cells))
+    assert "0.0 -   1.0  # 1" in late
 
 
 def test_results_table_keeps_one_row_per_student(tmp_path):

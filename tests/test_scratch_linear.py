@@ -160,6 +160,10 @@ def test_binary_cross_entropy_matches_torch():
 def test_logistic_regression_learns_and_its_gradient_is_right():
     X, y = make_blobs(num_per_class=50, num_classes=2, seed=1)
     model = LogisticRegression()
+    with pytest.raises(ValueError, match="not trained"):
+        model.predict(X)
+    with pytest.raises(ValueError, match=r"y must have shape \(N,\)"):
+        model.fit(X, y[:-1])
     history = model.fit(X, y, learning_rate=0.5, num_iters=300)
     assert history[-1] < history[0] and np.mean(model.predict(X) == y) > 0.95
     # the update uses dL/dz = (p - y) / N: compare with central differences of the loss

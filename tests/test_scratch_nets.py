@@ -242,6 +242,17 @@ def test_solver_arguments_are_checked(digits):
         Solver(model, {**digits, "y_train": digits["y_train"][:5]})
 
 
+def test_solver_records_the_start_before_any_update(digits):
+    model = TwoLayerNet(64, 10, 10, seed=4)
+    start = {name: w.copy() for name, w in model.params.items()}
+    solver = Solver(model, digits, num_epochs=0, verbose=False, seed=4)
+    solver.train()
+    assert solver.loss_history == [] and len(solver.val_acc_history) == 1
+    assert set(model.params) == set(start)                            # not emptied by zero epochs
+    for name, w in start.items():
+        np.testing.assert_array_equal(model.params[name], w)
+
+
 def test_solver_reports_progress(digits, capsys):
     model = TwoLayerNet(64, 10, 10, seed=3)
     Solver(model, digits, batch_size=100, num_epochs=1, print_every=1, seed=3).train()

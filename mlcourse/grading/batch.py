@@ -390,7 +390,7 @@ def summary(assignment, rows, ran, skipped, ignored, csv_paths, bins=5):
     if rows:
         top = max(r["max_score"] for r in rows) or 1.0
         edges = [top * k / bins for k in range(bins + 1)]
-        hist = Counter(min(int(r["score"] / top * bins), bins - 1) for r in rows)
+        hist = Counter(min(max(int(r["score"] / top * bins), 0), bins - 1) for r in rows)  # late penalties can go below 0
         lines += ["", f"  score (of {top:g})"]
         lines += [f"  {edges[k]:5.1f} - {edges[k + 1]:5.1f}  {'#' * hist[k]} {hist[k]}" for k in range(bins)]
     trouble = [r for r in rows if r["status"] != "graded"]

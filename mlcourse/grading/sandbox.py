@@ -15,6 +15,7 @@ notebook with the hidden tests stays outside.
 """
 import contextlib
 import fcntl
+import math
 import os
 import pwd
 import shutil
@@ -72,7 +73,8 @@ class Limits:
 
     @property
     def cpu(self):
-        return int(self.cpu_seconds if self.cpu_seconds is not None else self.timeout + 10)
+        """CPU seconds for ``prlimit``, rounded up: a limit of 0 would kill the kernel at once."""
+        return math.ceil(self.cpu_seconds if self.cpu_seconds is not None else self.timeout + 10)
 
 
 def kernel_environment(home, extra=None):

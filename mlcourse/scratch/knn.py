@@ -23,7 +23,8 @@ class KNearestNeighbor:
         if X.shape[0] == 0:
             raise ValueError("X is empty: k-NN needs at least one training example")
         if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-            raise ValueError(f"y must hold non-negative integer labels, got dtype {y.dtype}")
+            raise ValueError(f"y must hold non-negative integer labels, got dtype {y.dtype} "
+                             f"with values from {y.min()} to {y.max()}")
         self.X_train, self.y_train = X, y
 
     def _check_trained(self):

@@ -190,8 +190,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     check_shape("beta", beta, (D,), "(D,)")
     mode, eps, momentum = _norm_param(bn_param, D, x.dtype)
     if mode == "test":
-        out, cache = _normalize(x, gamma, beta, bn_param["running_mean"], bn_param["running_var"], eps, None)
-        return out, cache
+        return _normalize(x, gamma, beta, bn_param["running_mean"], bn_param["running_var"], eps, None)
     mean, var = x.mean(axis=0), x.var(axis=0)
     bn_param["running_mean"] = momentum * bn_param["running_mean"] + (1 - momentum) * mean
     bn_param["running_var"] = momentum * bn_param["running_var"] + (1 - momentum) * var

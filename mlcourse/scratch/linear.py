@@ -6,7 +6,7 @@ as f(x) = Wx + b; here x is a row of X and the bias is folded into W by the bias
 """
 import numpy as np
 
-from .checks import check_linear_inputs, check_rank
+from .checks import check_linear_inputs, check_rank, check_shape
 from .layers import sigmoid, softmax_loss, svm_loss
 
 
@@ -149,11 +149,15 @@ class LogisticRegression:
 
     def predict_proba(self, X):
         """Probabilities (N,) of class 1 for X (N, D)."""
+        if self.w is None:
+            raise ValueError("the classifier is not trained yet: call fit(X, y) first")
         return sigmoid(X @ self.w + self.b)
 
     def fit(self, X, y, learning_rate=0.1, num_iters=1000):
-        """Gradient descent on the binary cross-entropy. Returns the loss history."""
+        """Gradient descent on the binary cross-entropy; X (N, D), y (N,) in {0, 1}.
+        Returns the loss history."""
         check_rank("X", X, 2, "(N, D)")
+        check_shape("y", y, (X.shape[0],), "(N,)")
         self.w = np.zeros(X.shape[1])
         self.b = 0.0
         history = []

@@ -168,14 +168,13 @@ class Solver:
         iterations_per_epoch = max(len(self.X_train) // self.batch_size, 1)
         num_iterations = self.num_epochs * iterations_per_epoch
         with tqdm(total=num_iterations, disable=not self.verbose, desc="training") as bar:
+            self._record_accuracy(bar)                      # the start, before any update
             for t in range(num_iterations):
                 self._step()
                 bar.update(1)
                 bar.set_postfix(loss=f"{self.loss_history[-1]:.4f}", refresh=False)
                 if self.verbose and t % self.print_every == 0:
                     bar.write(f"(iteration {t + 1} / {num_iterations}) loss: {self.loss_history[-1]:f}")
-                if t == 0:
-                    self._record_accuracy(bar)
                 if (t + 1) % iterations_per_epoch == 0:
                     self.epoch += 1
                     for config in self.optim_configs.values():
