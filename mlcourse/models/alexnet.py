@@ -6,10 +6,10 @@ parameters, 58.6 million of them in the three fully connected layers.
 """
 from torch import nn
 
-from .layers import init_weights
+from .layers import FeaturesClassifier, init_weights
 
 
-class AlexNet(nn.Module):
+class AlexNet(FeaturesClassifier):
     """Five convolutions with ReLU and max pooling, then three fully connected layers with dropout.
 
     Input (N, in_channels, 224, 224) -> features (N, 256, 6, 6) -> scores (N, num_classes).
@@ -29,13 +29,6 @@ class AlexNet(nn.Module):
             nn.Linear(hidden, num_classes),
         )
         self.apply(init_weights)
-
-    def forward(self, x):
-        x = self.features(x)
-        x = self.avgpool(x)
-        x = self.flatten(x)
-        x = self.classifier(x)
-        return x
 
 
 def _imagenet_features(in_channels):

@@ -21,3 +21,16 @@ def init_weights(module):
         nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
         if module.bias is not None:
             nn.init.zeros_(module.bias)
+
+
+class FeaturesClassifier(nn.Module):
+    """Base of AlexNet and VGG: ``features`` (convolutions), ``avgpool`` to a fixed grid,
+    ``flatten``, then the fully connected ``classifier``; subclasses build the four parts.
+    (N, C, H, W) -> (N, num_classes)."""
+
+    def forward(self, x):
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = self.flatten(x)
+        x = self.classifier(x)
+        return x

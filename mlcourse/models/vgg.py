@@ -6,7 +6,7 @@ each. VGG-16 has 138,357,544 parameters for 1000 classes, 123.6 million of them 
 """
 from torch import nn
 
-from .layers import init_weights
+from .layers import FeaturesClassifier, init_weights
 
 # output channels of each 3x3 convolution; "M" is a 2x2 max pooling that halves H and W
 CONFIGS = {
@@ -34,7 +34,7 @@ def make_features(config, in_channels=3, batch_norm=False, ceil_mode=False):
     return nn.Sequential(*layers)
 
 
-class VGG(nn.Module):
+class VGG(FeaturesClassifier):
     """Convolutional features, average pooling to a fixed grid, then the classifier.
 
     Input (N, in_channels, 224, 224) -> features (N, 512, 7, 7) = 25,088 per image -> scores
@@ -54,13 +54,6 @@ class VGG(nn.Module):
             nn.Linear(hidden, num_classes),
         )
         self.apply(init_weights)
-
-    def forward(self, x):
-        x = self.features(x)
-        x = self.avgpool(x)
-        x = self.flatten(x)
-        x = self.classifier(x)
-        return x
 
 
 def _vgg(name, num_classes, batch_norm, in_channels, small_input):
