@@ -26,12 +26,14 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty
 from time import monotonic
 
 import nbformat
 import zmq
 import zmq.asyncio
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters.autograde import Autograde
@@ -58,6 +60,32 @@ AFTER_EXECUTE = [p for p in Autograde.class_traits()["autograde_preprocessors"].
                  if p not in (Execute, SaveAutoGrades, AssignLatePenalties)]
 RECORD = [SaveAutoGrades, AssignLatePenalties]
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Run silently in the kernel after a cell's MemoryError: the failed cell's traceback (kept by
+# sys.last_*, IPython's traceback formatter and last result) keeps its locals alive, so the next
+# cell would find no memory left. Clearing its frames frees them; what stays is what the notebook
+# keeps on purpose (globals). Answers the data segment still in use, in KiB.
+FREE_FAILED_CELL = """def _mlcourse_free_failed_cell():
+    import gc, sys
+    errors, seen = [getattr(sys, "last_value", None)], set()
+    while errors:
+        error = errors.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        tb = error.__traceback__
+        while tb is not None:
+            try:
+                tb.tb_frame.clear()
+                tb.tb_frame.f_locals
+            except RuntimeError:
+                pass
+            tb = tb.tb_next
+        errors += [error.__cause__, error.__context__]
+    gc.collect()
+    with open("/proc/self/status") as status:
+        return next((int(line.split()[1]) for line in status if line.startswith("VmData:")), -1)
+_mlcourse_data_kb = _mlcourse_free_failed_cell()
+del _mlcourse_free_failed_cell"""
 
 
 class CourseContext:
@@ -442,6 +470,44 @@ class SandboxedExecute(Execute):
             return "kernel-died", f"the kernel was killed by {signal.Signals(-code).name}"
         return "kernel-died", f"the kernel exited (exit code {code})"
 
+    async def _async_free_failed_cell(self):
+        """Data segment in MiB the kernel still uses after freeing a failed cell's locals, or None
+        when it gave no answer in time."""
+        msg_id = self.kc.execute(FREE_FAILED_CELL, silent=True, store_history=False, allow_stdin=False,
+                                 user_expressions={"kb": "_mlcourse_data_kb"})
+        until = min(monotonic() + 15, self.deadline or float("inf"))
+        while monotonic() < until:
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=min(1.0, max(0.05, until - monotonic())))
+            except Empty:
+                await self._async_check_alive()
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                answer = msg["content"].get("user_expressions", {}).get("kb", {})
+                try:
+                    return int(answer.get("data", {}).get("text/plain", "")) / 1024
+                except ValueError:
+                    return None
+        return None
+
+    def _recover_memory(self, name):
+        """After a MemoryError in cell ``name``: free what the failed cell left behind, and stop the
+        kernel when the notebook itself still holds nearly all of its memory."""
+        limit = self.limits.memory_mb
+        try:
+            held = run_sync(self._async_free_failed_cell)()
+        except DeadKernelError:
+            self.stop = ("memory-limit", f"the notebook ran out of memory (limit {limit} MB per process) in cell "
+                                         f"{name}, and the kernel died")
+            return
+        if held is None:
+            self._halt("memory-limit", f"the notebook ran out of memory (limit {limit} MB per process) in cell "
+                                       f"{name}, and the kernel did not answer afterwards; it was stopped")
+        elif held > limit - max(64, limit / 8):
+            self._halt("memory-limit", f"the notebook ran out of memory (limit {limit} MB per process) in cell "
+                                       f"{name} and still held {held:.0f} MB after that cell had ended: a variable "
+                                       "that outlives the cell (a global) keeps it, so the kernel was stopped")
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, resources
@@ -455,6 +521,8 @@ class SandboxedExecute(Execute):
             cell, resources = super().preprocess_cell(cell, resources, index)
             if self.uid is not None and any(o.get("ename") == "BlockingIOError" for o in cell.outputs):
                 self.forks = max(self.forks, kill_forks(self.uid) + 1)
+            if self.stop is None and any(o.get("ename") == "MemoryError" for o in cell.outputs):
+                self._recover_memory(cell.metadata.get("nbgrader", {}).get("grade_id", f"{index + 1} (not graded)"))
             return cell, resources
         except DeadKernelError:
             if self.stop is None:
@@ -563,10 +631,13 @@ def decide(nb, cells, notes, executor):
     if forked:
         problems.insert(0, f"the notebook started too many processes (limit {limits.processes} with threads);"
                            " all but the kernel were killed")
+    out_of_memory = any(o.ename == "MemoryError" for o in errors)
     if stop is not None:
-        status = stop[0]
+        status = "memory-limit" if out_of_memory and stop[0] == "kernel-died" else stop[0]
         problems.insert(0, stop[1] + "; later cells were not run")
-    elif any(o.ename == "MemoryError" for o in errors):
+        if status != stop[0]:
+            problems.insert(0, f"the notebook ran out of memory (limit {limits.memory_mb} MB per process)")
+    elif out_of_memory:
         status = "memory-limit"
         problems.insert(0, f"the notebook ran out of memory (limit {limits.memory_mb} MB per process)")
     elif forked:
