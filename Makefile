@@ -5,15 +5,17 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 PYTEST_ARGS ?=
+TEST_JOBS ?= 2  # pytest-xdist workers; tests that share the site or the sandbox pin themselves to one
 
-.PHONY: all install system-deps exercises site check-release test clean
+.PHONY: all install system-deps exercises site check-release test lock clean
 
 all: site check-release
 
-$(INSTALLED): pyproject.toml
+# constraints.txt is the lock: the exact versions the tests passed with (`make lock` refreshes it)
+$(INSTALLED): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 install: $(INSTALLED)
@@ -41,7 +43,11 @@ check-release: site
 	$(VENV)/bin/mlcourse check-release
 
 test: $(INSTALLED) system-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup $(PYTEST_ARGS)
+
+# re-resolve pyproject.toml in a throw-away venv, run every test with it, rewrite constraints.txt if they pass
+lock: system-deps
+	$(PYTHON) tools/lock.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf _build

@@ -15,6 +15,8 @@ import pytest
 # the course whose site is built and tested: this checkout, or the folder MLCOURSE_SITE_ROOT names
 ROOT = Path(os.environ.get("MLCOURSE_SITE_ROOT") or Path(__file__).resolve().parent.parent)
 SOURCES = ("book", "exercises", "_config.yml", "_toc.yml")
+# tests that build, rebuild or read the site run one after another in one pytest-xdist worker
+SITE_TESTS = pytest.mark.xdist_group("site")
 
 
 def html_dir(root=ROOT):

@@ -4,12 +4,16 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import pytest
 import yaml
 
 from mlcourse.release import nbgrader
 
 ROOT = Path(__file__).resolve().parent.parent
 WRONG_ANSWERS = Path(__file__).resolve().parent / "wrong_answers"
+# sandboxed class grading runs one test at a time in one pytest-xdist worker: the tests count
+# sandbox processes and run folders, which another class's grading would add to
+SANDBOX_GRADING = pytest.mark.xdist_group("sandbox-grading")
 
 
 class Course:
@@ -60,6 +64,20 @@ def solution_cell(nb, grade_id):
 def wrong_answers(assignment):
     """The realistic mistakes kept as data in tests/wrong_answers/<assignment>.yaml."""
     return yaml.safe_load((WRONG_ANSWERS / f"{assignment}.yaml").read_text())
+
+
+def graded_cases(course):
+    """[(label, student, notebook, expected {test cell: points})] for the solution, the released
+    notebook and every wrong answer of ``course``'s assignment: a cell its case loses scores 0,
+    every other cell its full points. One source of the expectations that nbgrader
+    (test_exercises) and ``mlcourse grade`` (test_grade_batch) must both meet."""
+    points = course.max_points()
+    cases = [("solution as submitted", "solution", course.solution, set()),
+             ("released, unchanged", "released", course.released, set(points))]
+    cases += [(m["name"], f"mistake{i:02d}", apply_mistake(course.solution, m), set(m["loses"]))
+              for i, m in enumerate(wrong_answers(course.assignment))]
+    return [(label, student, nb, {cell: 0.0 if cell in loses else p for cell, p in points.items()})
+            for label, student, nb, loses in cases]
 
 
 def apply_mistake(nb, mistake):

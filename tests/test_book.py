@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from built_site import ROOT, site_dir  # noqa: F401 (fixture)
+from built_site import ROOT, SITE_TESTS, site_dir  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, SITE_TESTS]
 
 
 def chapters():

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from built_site import site_dir  # noqa: F401 (fixture)
+from built_site import SITE_TESTS, site_dir  # noqa: F401 (fixture)
 from mlcourse import cli
 from mlcourse.release import assignments
 from mlcourse.release_check import answer_key, find_leaks, is_trivial
@@ -241,6 +241,7 @@ def test_released_exercises_hold_no_answer_key(root):
 
 
 @pytest.mark.slow
+@SITE_TESTS
 def test_built_site_holds_no_answer_key(root, site_dir):  # noqa: F811
     leaks = find_leaks(root, site_dir=site_dir)
     assert not leaks, "\n".join(map(str, leaks))

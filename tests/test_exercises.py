@@ -6,7 +6,7 @@ import re
 import nbformat
 import pytest
 
-from course import Course, apply_mistake, wrong_answers
+from course import Course, graded_cases
 from mlcourse.release import assignments, differences, generate
 
 ASSIGNMENTS = assignments()
@@ -35,21 +35,15 @@ def test_released_copy_holds_no_answer_key(assignment, root):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_autograde_scores(assignment, tmp_path):
     course = Course(tmp_path, assignment)
-    mistakes = wrong_answers(assignment)
-    course.submit("solution", course.solution)
-    course.submit("released", course.released)
-    for i, mistake in enumerate(mistakes):
-        course.submit(f"mistake{i:02d}", apply_mistake(course.solution, mistake))
+    cases = graded_cases(course)
+    for _, student, nb, _ in cases:
+        course.submit(student, nb)
     course.autograde()
 
-    points = course.max_points()
     rows, failures = [], []
-    cases = [("solution as submitted", "solution", set()), ("released, unchanged", "released", set(points))]
-    cases += [(m["name"], f"mistake{i:02d}", set(m["loses"])) for i, m in enumerate(mistakes)]
-    for label, student, loses in cases:
-        expected = {cell: 0.0 if cell in loses else p for cell, p in points.items()}
+    for label, student, _, expected in cases:
         actual = course.scores(student)
-        actual = {cell: actual[cell] for cell in points}
+        actual = {cell: actual[cell] for cell in expected}
         rows.append(f"  {label:<55} expected {sum(expected.values()):5.1f}  got {sum(actual.values()):5.1f}")
         if actual != expected:
             failures.append(f"{label}: expected per cell {expected}, got {actual}")

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import Course, apply_mistake, solution_cell, wrong_answers
+from course import SANDBOX_GRADING, Course, apply_mistake, graded_cases, solution_cell, wrong_answers
 from mlcourse.grading import autograde, grade_class
 from mlcourse.grading.engine import AssignmentSpec, CourseContext, Grader, split_hidden
 from mlcourse.grading.sandbox import Limits
@@ -28,6 +28,7 @@ from mlcourse.release import tool_env
 
 pytestmark = [
     pytest.mark.slow,
+    SANDBOX_GRADING,
     pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed (`make system-deps`)"),
     pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox drops student code to a spare uid, which needs root"),
 ]
@@ -63,14 +64,6 @@ def index_of(nb, grade_id):
     return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
-def real_submissions(course):
-    """The solution, the released notebook and every realistic mistake, by made-up student id."""
-    subs = {"solution": course.solution, "released": course.released}
-    for i, mistake in enumerate(wrong_answers(A)):
-        subs[f"mistake{i}"] = apply_mistake(course.solution, mistake)
-    return subs
-
-
 def write_zip(path, notebooks):
     with zipfile.ZipFile(path, "w") as archive:
         for student, nb in notebooks.items():
@@ -86,14 +79,15 @@ def gradebook_scores(db, students):
 
 
 def test_scores_match_sequential_nbgrader(base, tmp_path):
+    """The expectations of graded_cases are the scores plain nbgrader gives these notebooks
+    (test_exercises.py::test_autograde_scores grades the same cases with it), so meeting them
+    here is meeting nbgrader, without grading the class twice."""
     course = Clone(base, tmp_path / "course")
-    notebooks = real_submissions(course)
-    for student, nb in notebooks.items():
-        course.submit(student, nb)
-    course.autograde()  # plain nbgrader, one notebook after another
-    expected = {s: course.scores(s) for s in notebooks}
+    cases = graded_cases(course)
+    notebooks = {student: nb for _, student, nb, _ in cases}
+    expected = {student: points for _, student, _, points in cases}
 
-    ours = f"sqlite:///{tmp_path}/ours.db"  # the same notebooks as an LMS zip, into a fresh gradebook
+    ours = f"sqlite:///{tmp_path}/ours.db"  # the notebooks as an LMS zip, into a fresh gradebook
     report = grade_class(A, course=course.path, submissions=write_zip(tmp_path / "lms.zip", notebooks),
                          workers=2, db=ours, output=tmp_path / "grades.csv", progress=False)
     assert gradebook_scores(ours, notebooks) == expected
@@ -106,9 +100,12 @@ def test_scores_match_sequential_nbgrader(base, tmp_path):
     assert lines[0] == "student,score,max_score,status,reason" and len(lines) == len(notebooks) + 1
     assert len((tmp_path / "grades_cells.csv").read_text().splitlines()) == 3 * len(notebooks) + 1
 
-    one = autograde(course.path / "submitted" / "mistake0" / A / f"{A}.ipynb", A, course=course.path, db=ours)
-    assert {c.name: c.points for c in one.cells} == expected["mistake0"]
-    assert (one.score, one.max_score) == (sum(expected["mistake0"].values()), 8.0)
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    nbformat.write(notebooks["mistake00"], upload / "mistake00.ipynb")
+    one = autograde(upload / "mistake00.ipynb", A, course=course.path, db=ours)
+    assert {c.name: c.points for c in one.cells} == expected["mistake00"]
+    assert (one.score, one.max_score) == (sum(expected["mistake00"].values()), 8.0)
 
 
 class Listener:
@@ -365,9 +362,10 @@ def graded_count(course):
 
 def test_killed_run_resumes_with_every_grade_once(base, tmp_path):
     course = Clone(base, tmp_path / "course")
-    notebooks = dict(list(real_submissions(course).items())[:5])
-    for student, nb in notebooks.items():
+    cases = graded_cases(course)[:5]
+    for _, student, nb, _ in cases:
         course.submit(student, nb)
+    notebooks = {student: expected for _, student, _, expected in cases}
     grader = subprocess.Popen([sys.executable, "-m", "mlcourse.grading.cli", A, "--course", str(course.path),
                                "--workers", "1", "--quiet"], env=tool_env(), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -393,13 +391,7 @@ def test_killed_run_resumes_with_every_grade_once(base, tmp_path):
         grades = db.execute("SELECT COUNT(*) FROM grade").fetchone()[0]
     assert per_student == submitted == {s: 1 for s in notebooks}
     assert grades == 3 * len(notebooks)
-    points = course.max_points()
-    mistakes = wrong_answers(A)
-    for student, cells in gradebook_scores(course.db, notebooks).items():
-        loses = set(points) if student == "released" else set()
-        if student.startswith("mistake"):
-            loses = set(mistakes[int(student[len("mistake"):])]["loses"])
-        assert cells == {c: 0.0 if c in loses else p for c, p in points.items()}, student
+    assert gradebook_scores(course.db, notebooks) == notebooks
     assert not list((course.path / "autograded").glob("*/.*partial*")), "half-written results were left behind"
     assert not [d for d in Path("/tmp").glob("mlg-*") if d.stat().st_uid != 0], "run folders of killed workers remain"
 
@@ -429,3 +421,21 @@ def test_cpu_time_limit_stops_a_notebook(base):
         grader.close()
     assert (result.status, result.score) == ("cpu-limit", 6.0)
     assert "CPU-time limit of 8 s reached in cell test_sgd_step" in result.reason
+
+
+def test_memory_kept_by_a_global_stops_the_kernel(base):
+    """A notebook that keeps its memory hog in a global is stopped after the MemoryError, and the
+    grade says why (a hog kept only by the failed cell's traceback is freed: test_hostile_class)."""
+    ctx = CourseContext(base.path)
+    grader = Grader(ctx, AssignmentSpec.load(ctx, A), Limits(timeout=60, memory_mb=512))
+    try:
+        hoarder = prepend(base.solution, "svm_loss_naive",
+                          "    global HOG\n    HOG = []\n    while True:\n        HOG.append(bytearray(10**7))\n")
+        result = grader.grade(nbformat.writes(hoarder).encode(), "hoarder")
+    finally:
+        grader.close()
+    assert (result.status, result.score) == ("memory-limit", 0.0)
+    assert [c.outcome for c in result.cells] == ["failed", "not-run", "not-run"]
+    for words in ["ran out of memory (limit 512 MB per process) in cell test_svm_loss_naive", "still held",
+                  "a global", "the kernel was stopped; later cells were not run"]:
+        assert words in result.reason, (words, result.reason)

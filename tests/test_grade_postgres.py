@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import ROOT, apply_mistake, wrong_answers
+from course import ROOT, SANDBOX_GRADING, apply_mistake, wrong_answers
 from mlcourse.grading import grade_class
 from mlcourse.grading.batch import in_shard
 from mlcourse.release import tool_env
@@ -33,6 +33,7 @@ def _has_user(name):
 
 pytestmark = [
     pytest.mark.slow,
+    SANDBOX_GRADING,
     pytest.mark.skipif(not PG_BIN or not _has_user("postgres"),
                        reason="PostgreSQL server not installed (`make system-deps`)"),
     pytest.mark.skipif(os.geteuid() != 0 or shutil.which("runuser") is None,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from built_site import ROOT, site_dir  # noqa: F401 (fixture)
+from built_site import ROOT, SITE_TESTS, site_dir  # noqa: F401 (fixture)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -32,6 +32,7 @@ SOFTMAX_CHAPTER = "book/03_softmax.html"
 
 pytestmark = [
     pytest.mark.slow,
+    SITE_TESTS,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (`make system-deps`)"),
 ]
 
