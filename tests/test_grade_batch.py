@@ -22,7 +22,9 @@ import pytest
 
 from course import SANDBOX_GRADING, Course, apply_mistake, graded_cases, solution_cell, wrong_answers
 from mlcourse.grading import autograde, grade_class
-from mlcourse.grading.engine import AssignmentSpec, CourseContext, Grader, split_hidden
+from mlcourse.course import CourseContext
+from mlcourse.grading.grader import Grader
+from mlcourse.grading.spec import AssignmentSpec, split_hidden
 from mlcourse.grading.sandbox import Limits
 from mlcourse.release import tool_env
 

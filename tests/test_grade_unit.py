@@ -10,8 +10,12 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from mlcourse.grading import batch, cli, engine, feedback, sandbox
-from mlcourse.grading.engine import AssignmentSpec, Rejected
+from course import ROOT
+from mlcourse.course import CourseContext
+from mlcourse.grading import batch, cli, feedback, grader, report, sandbox, store, submission
+from mlcourse.grading import outcome as outcomes
+from mlcourse.grading.spec import AssignmentSpec
+from mlcourse.grading.submission import Rejected
 from mlcourse.grading.sandbox import Limits
 
 HIDDEN = "assert secret_check(a, 41)"
@@ -46,7 +50,7 @@ def student_notebook():
 @pytest.fixture
 def course(tmp_path, root):
     shutil.copy(root / "nbgrader_config.py", tmp_path)
-    return engine.CourseContext(tmp_path)
+    return CourseContext(tmp_path)
 
 
 def test_limits_reject_nonsense():
@@ -60,12 +64,12 @@ def test_limits_reject_nonsense():
 
 def test_course_context_needs_a_config(tmp_path):
     with pytest.raises(ValueError, match="nbgrader_config.py"):
-        engine.CourseContext(tmp_path)
+        CourseContext(tmp_path)
 
 
 def test_ignore_pattern_applies_when_configured(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text('c = get_config()\nc.IgnorePattern.pattern = "Warning"\n')
-    ctx = engine.CourseContext(tmp_path)
+    ctx = CourseContext(tmp_path)
     assert ctx.grading_config.IgnorePattern.enabled is True
     assert "enabled" not in ctx.config.IgnorePattern  # the course config itself is left as it is
 
@@ -92,7 +96,7 @@ def test_find_submissions_in_nbgrader_layout(course):
         for name in files:
             (root / student / "hw" / name).write_text("{}")
     (root / "cy" / "other").mkdir(parents=True)  # another assignment only: not a submission of hw
-    subs, ignored = batch.find_submissions(course, "hw", "hw")
+    subs, ignored = submission.find_submissions(course, "hw", "hw")
     assert [(s.student, s.path is not None) for s in subs] == [("ann", True), ("bob", False)]
     assert subs[0].folder == str(root / "ann" / "hw") and len(ignored) == 1 and ".hidden" in ignored[0]
 
@@ -102,7 +106,7 @@ def test_find_submissions_in_a_folder_and_a_zip(course, tmp_path):
     flat.mkdir()
     for name in ["ann.ipynb", "bob.ipynb", "notes.txt"]:
         (flat / name).write_text(name)
-    subs, _ = batch.find_submissions(course, "hw", "hw", flat)
+    subs, _ = submission.find_submissions(course, "hw", "hw", flat)
     assert [(s.student, s.read()) for s in subs] == [("ann", b"ann.ipynb"), ("bob", b"bob.ipynb")]
     archive = tmp_path / "lms.zip"
     with zipfile.ZipFile(archive, "w") as z:
@@ -111,7 +115,7 @@ def test_find_submissions_in_a_folder_and_a_zip(course, tmp_path):
         z.writestr("late/cy.ipynb", "C2")
         z.writestr("__MACOSX/export/._ann.ipynb", "junk")
         z.writestr("readme.md", "hi")
-    subs, ignored = batch.find_submissions(course, "hw", "hw", archive)
+    subs, ignored = submission.find_submissions(course, "hw", "hw", archive)
     assert [(s.student, s.read()) for s in subs] == [("ann", b"A")]
     assert len(ignored) == 2 and all("several notebooks for cy" in i for i in ignored)
 
@@ -119,9 +123,9 @@ def test_find_submissions_in_a_folder_and_a_zip(course, tmp_path):
 def test_find_submissions_rejects_bad_paths(course, tmp_path):
     (tmp_path / "grades.csv").write_text("x")
     with pytest.raises(ValueError, match="folder or a .zip"):
-        batch.find_submissions(course, "hw", "hw", tmp_path / "grades.csv")
+        submission.find_submissions(course, "hw", "hw", tmp_path / "grades.csv")
     with pytest.raises(ValueError, match="no such folder"):
-        batch.find_submissions(course, "hw", "hw", tmp_path / "nowhere")
+        submission.find_submissions(course, "hw", "hw", tmp_path / "nowhere")
 
 
 @pytest.mark.parametrize("data, says", [
@@ -130,15 +134,15 @@ def test_find_submissions_rejects_bad_paths(course, tmp_path):
 ])
 def test_unreadable_files_are_rejected_with_a_reason(data, says):
     with pytest.raises(Rejected, match=says) as err:
-        engine.read_submission(data)
+        submission.read_submission(data)
     assert err.value.status == "invalid"
 
 
 def test_untouched_notebook_has_no_notes():
     nb = student_notebook()
-    assert engine.inspect_submission(nb, spec()) == []
+    assert submission.inspect_submission(nb, spec()) == []
     nb.cells[2].source = FULL_A  # the instructor's own version is not an edit either
-    assert engine.inspect_submission(nb, spec()) == []
+    assert submission.inspect_submission(nb, spec()) == []
 
 
 @pytest.mark.parametrize("change, note", [
@@ -151,21 +155,21 @@ def test_untouched_notebook_has_no_notes():
 def test_changed_test_cells_are_noted(change, note):
     nb = student_notebook()
     change(nb)
-    notes = engine.inspect_submission(nb, spec())
+    notes = submission.inspect_submission(nb, spec())
     assert any(note in n for n in notes), notes
 
 
 def test_duplicates_keep_only_the_last_copy_graded():
     nb = student_notebook()
     nb.cells.insert(3, nbformat.from_dict(nb.cells[2]))
-    engine.inspect_submission(nb, spec())
+    submission.inspect_submission(nb, spec())
     assert "nbgrader" not in nb.cells[2].metadata and nb.cells[3].metadata.nbgrader["grade_id"] == "test_a"
 
 
 def test_renamed_cell_runs_as_an_ordinary_cell():
     nb = student_notebook()
     nb.cells[4].metadata.nbgrader["grade_id"] = "mine"
-    notes = engine.inspect_submission(nb, spec())
+    notes = submission.inspect_submission(nb, spec())
     assert "nbgrader" not in nb.cells[4].metadata
     assert any("test_b was deleted" in n for n in notes)
 
@@ -175,7 +179,7 @@ def test_notebook_of_another_assignment_is_rejected():
     for c in nb.cells[1:]:
         c.metadata.nbgrader["grade_id"] = "knn_" + c.metadata.nbgrader["grade_id"]
     with pytest.raises(Rejected, match="none of the cells of hw") as err:
-        engine.inspect_submission(nb, spec())
+        submission.inspect_submission(nb, spec())
     assert err.value.status == "wrong-assignment" and "knn_a" in err.value.reason
 
 
@@ -204,19 +208,19 @@ def error(ename="AssertionError", evalue="nope", line=1):
 @pytest.mark.parametrize("line, where", [(1, "visible"), (3, "hidden"), (2, "hidden"), (99, "")])
 def test_error_location(line, where):
     nb = executed([error(line=line)])
-    assert engine.error_location(nb.cells[2], nb.cells[2].outputs[0], spec().delimiters) == where
+    assert outcomes.error_location(nb.cells[2], nb.cells[2].outputs[0], spec().delimiters) == where
 
 
 def test_cell_outcomes():
     stderr = nbformat.v4.new_output("stream", name="stderr", text="DeprecationWarning: old\n")
     nb = executed([error(line=3)], [stderr])
-    a, b = engine.cell_outcomes(nb, spec())
+    a, b = outcomes.cell_outcomes(nb, spec())
     assert (a.name, a.points, a.max_points, a.outcome, a.where) == ("test_a", 0.0, 2.0, "failed", "hidden")
     assert a.message == "AssertionError: nope"
     assert (b.outcome, b.points) == ("failed", 0.0) and "wrote to stderr" in b.message
     nb.cells.pop(4)
-    assert [c.outcome for c in engine.cell_outcomes(nb, spec(), points={"test_a": 1.5})] == ["failed", "missing"]
-    assert engine.cell_outcomes(nb, spec(), points={"test_a": 1.5})[0].points == 1.5
+    assert [c.outcome for c in outcomes.cell_outcomes(nb, spec(), points={"test_a": 1.5})] == ["failed", "missing"]
+    assert outcomes.cell_outcomes(nb, spec(), points={"test_a": 1.5})[0].points == 1.5
 
 
 @pytest.mark.parametrize("stop, outputs, notes, status", [
@@ -228,8 +232,8 @@ def test_cell_outcomes():
 ])
 def test_status_precedence(stop, outputs, notes, status):
     nb = executed(outputs)
-    cells = engine.cell_outcomes(nb, spec())
-    got, reason = engine.decide(nb, cells, notes, SimpleNamespace(stop=stop, forks=0, limits=Limits()))
+    cells = outcomes.cell_outcomes(nb, spec())
+    got, reason = outcomes.decide(nb, cells, notes, SimpleNamespace(stop=stop, forks=0, limits=Limits()))
     assert got == status
     for note in notes:
         assert note in reason
@@ -241,7 +245,7 @@ def test_syntax_error_in_an_answer_is_the_reason():
     nb = executed([])
     nb.cells[1].outputs = [error("SyntaxError", "invalid syntax (line 2)")]
     ran = SimpleNamespace(stop=None, forks=0, limits=Limits())
-    status, reason = engine.decide(nb, engine.cell_outcomes(nb, spec()), [], ran)
+    status, reason = outcomes.decide(nb, outcomes.cell_outcomes(nb, spec()), [], ran)
     assert status == "graded" and "SyntaxError: invalid syntax (line 2) in answer cell a" in reason
 
 
@@ -283,23 +287,23 @@ def test_csvs_and_summary(tmp_path):
     rows = [dict(row([outcome("test_a", 2.0, 2.0, "passed"), outcome("test_b", 0.0, 3.0, "not-run", "NotRun: x")]),
                  student="ann", status="timeout", reason="time limit of 5 s reached"),
             dict(row([]), student="bob", status="missing", reason="no notebook submitted", score=0.0)]
-    grades, cells = batch.write_csvs(tmp_path / "out" / "grades.csv", rows)
+    grades, cells = report.write_csvs(tmp_path / "out" / "grades.csv", rows)
     assert cells.name == "grades_cells.csv"
     assert grades.read_text().splitlines() == ["student,score,max_score,status,reason",
                                                "ann,2.0,5.0,timeout,time limit of 5 s reached",
                                                "bob,0.0,5.0,missing,no notebook submitted"]
     assert cells.read_text().splitlines()[1:] == ["ann,test_a,2.0,2.0,passed,,",
                                                   "ann,test_b,0.0,3.0,not-run,,NotRun: x"]
-    text = batch.summary("hw", rows, 1, 0, ["x.ipynb"], (grades, cells))
+    text = report.summary("hw", rows, 1, 0, ["x.ipynb"], (grades, cells))
     for part in ["2 students, 1 graded now", "timeout", "missing", "time limit of 5 s reached", "x.ipynb"]:
         assert part in text
     # a late penalty can push a score below 0: it still counts, in the lowest bin
-    late = batch.summary("hw", [dict(rows[1], score=-1.0)], 1, 0, [], (grades, cells))
+    late = report.summary("hw", [dict(rows[1], score=-1.0)], 1, 0, [], (grades, cells))
     assert "0.0 -   1.0  # 1" in late
 
 
 def test_results_table_keeps_one_row_per_student(tmp_path):
-    table = batch.ResultsTable(f"sqlite:///{tmp_path}/gb.db")
+    table = store.ResultsTable(f"sqlite:///{tmp_path}/gb.db")
     base = dict(assignment="hw", student="ann", content_hash="h1", status="graded", reason="", score=1.0,
                 max_score=5.0, cells="[]", run_seconds=1.0, graded_at=None)
     table.save(base)
@@ -346,13 +350,32 @@ def test_missing_bubblewrap_refuses_clearly(monkeypatch, tmp_path):
 
 
 def test_no_sandbox_warns_loudly(capsys):
-    engine.ensure_sandbox(Limits(), sandbox=False)
+    grader.ensure_sandbox(Limits(), sandbox=False)
     assert "WARNING: --no-sandbox: student code runs with YOUR rights" in capsys.readouterr().err
 
 
 def test_grading_refuses_when_the_sandbox_cannot_start(monkeypatch, course, capsys):
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
-    monkeypatch.setattr(engine, "_CHECKED", set())
+    monkeypatch.setattr(grader, "_CHECKED", set())
     assert cli.main(["hw", "--course", str(course.root)]) == 2
     err = capsys.readouterr().err
     assert "mlcourse grade: error: bubblewrap (bwrap) is not installed" in err and "--no-sandbox" in err
+
+
+def test_pipeline_follows_the_course_config(tmp_path):
+    from nbgrader.preprocessors import ClearOutput, Execute, LimitOutput, SaveAutoGrades
+
+    from mlcourse.grading.execute import pipeline
+
+    default = pipeline(CourseContext(ROOT).grading_config)
+    assert default.sanitize[0] is ClearOutput and LimitOutput in default.after and default.record[0] is SaveAutoGrades
+    assert not any(issubclass(p, Execute) for p in default.sanitize + default.before + default.after + default.record)
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.Autograde.autograde_preprocessors = ["
+        "'nbgrader.preprocessors.LimitOutput', 'nbgrader.preprocessors.Execute', 'nbgrader.preprocessors.SaveAutoGrades']\n")
+    custom = pipeline(CourseContext(tmp_path).config)
+    assert (custom.before, custom.after, custom.record) == ((LimitOutput,), (), (SaveAutoGrades,))
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.Autograde.autograde_preprocessors = ['nbgrader.preprocessors.LimitOutput']\n")
+    with pytest.raises(ValueError, match="must hold nbgrader's Execute exactly once"):
+        pipeline(CourseContext(tmp_path).config)

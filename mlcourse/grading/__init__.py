@@ -12,7 +12,7 @@ from .asserts import (
 
 # Whole-class autograding pulls in nbgrader, jupyter and SQLAlchemy; loaded on first use only, so
 # that a test cell importing the checks above stays fast.
-_LAZY = {"autograde": "engine", "GradeResult": "engine", "CellOutcome": "engine",
+_LAZY = {"autograde": "grader", "GradeResult": "outcome", "CellOutcome": "outcome",
          "grade_class": "batch", "Limits": "sandbox", "SandboxUnavailable": "sandbox"}
 
 

@@ -12,7 +12,7 @@ from difflib import SequenceMatcher
 
 from nbgrader import utils
 
-from .engine import NOT_RUN, STOPPED
+from .outcome import NOT_RUN, STOPPED
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }

@@ -1,0 +1,117 @@
+"""Long-lived grading worker processes: each grades the submissions it is sent and returns the
+results over a pipe; a worker that dies or stalls costs only its own submission."""
+import ctypes
+import multiprocessing
+import signal
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from time import monotonic
+
+from .grader import Grader
+from .outcome import GradeResult, cell_outcomes
+from .submission import Submission
+
+
+def _die_with_parent():
+    """Linux: SIGKILL this process when its parent dies (a grader killed with kill -9)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _worker_main(conn, ctx, spec, limits, sandbox):
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    grader = Grader(ctx, spec, limits, sandbox)
+    try:
+        while True:
+            try:
+                task = conn.recv()
+            except EOFError:
+                break
+            if task is None:
+                break
+            try:
+                result = grader.grade(task.read(), task.student, task.folder)
+            except Exception as err:  # a fault of the grader: recorded as 'error' and retried next run
+                result = GradeResult(task.student, spec.assignment, "error", f"grader error: {err!r}"[:500],
+                                     0.0, spec.max_score, cell_outcomes(None, spec))
+            conn.send(result.to_wire())
+    finally:
+        grader.close()
+
+
+@dataclass
+class _Worker:
+    process: object
+    conn: object
+    task: Submission = None
+    since: float = 0.0
+
+
+class WorkerPool:
+    """``n`` long-lived grading processes (each imports nbgrader once and holds its own sandbox
+    uid); submissions go out one at a time, so a worker that dies costs only its own task."""
+
+    def __init__(self, n, ctx, spec, limits, sandbox):
+        self.args = (ctx, spec, limits, sandbox)
+        self.mp = multiprocessing.get_context("spawn")
+        self.stall = limits.timeout + 300
+        self.workers = [self._start() for _ in range(n)]
+
+    def _start(self):
+        parent, child = self.mp.Pipe()
+        process = self.mp.Process(target=_worker_main, args=(child, *self.args), daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def _fail(self, worker, reason):
+        spec = self.args[1]
+        result = GradeResult(worker.task.student, spec.assignment, "error", reason, 0.0, spec.max_score,
+                             cell_outcomes(None, spec))
+        worker.process.kill()
+        worker.process.join()
+        self.workers[self.workers.index(worker)] = self._start()
+        return result
+
+    def run(self, tasks, on_result):
+        """Grade ``tasks`` (Submissions); call ``on_result(submission, GradeResult)`` in this
+        process as each finishes."""
+        queue = deque(tasks)
+        while True:
+            for worker in self.workers:
+                if worker.task is None and queue:
+                    worker.task, worker.since = queue.popleft(), monotonic()
+                    worker.conn.send(worker.task)
+            busy = [w for w in self.workers if w.task is not None]
+            if not busy:
+                return
+            wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
+            for worker in busy:
+                task, result = worker.task, None
+                if worker.conn.poll():
+                    try:
+                        result = GradeResult.from_wire(worker.conn.recv())
+                    except (EOFError, OSError):
+                        result = self._fail(worker, "the grading worker died")
+                elif not worker.process.is_alive():
+                    result = self._fail(worker, f"the grading worker died (exit code {worker.process.exitcode})")
+                elif monotonic() - worker.since > self.stall:
+                    result = self._fail(worker, f"the grading worker stalled for {self.stall:g} s and was killed")
+                if result is not None:
+                    worker.task = None
+                    on_result(task, result)
+
+    def close(self):
+        for worker in self.workers:
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        for worker in self.workers:
+            worker.process.join(timeout=10)
+            if worker.process.is_alive():
+                worker.process.kill()

@@ -1,0 +1,171 @@
+"""What grading knows of an assignment: registered in the gradebook from the course's source
+folder (``register_assignment``) and read back from it (``AssignmentSpec``), with nbgrader's
+hidden-test regions (``split_hidden``)."""
+import contextlib
+import fcntl
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests
+from sqlalchemy.engine import make_url
+
+
+@contextlib.contextmanager
+def gradebook_lock(db_url):
+    """Serialise set-up steps of graders sharing a gradebook: ``flock`` on a SQLite file (SQLite's
+    own locks are POSIX record locks, independent of it), an advisory lock on PostgreSQL;
+    nothing for other databases."""
+    from sqlalchemy import create_engine, text
+
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        with open(url.database, "ab") as handle:  # an empty file is a new SQLite database
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+    elif url.get_backend_name() == "postgresql":
+        engine = create_engine(db_url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(727007)"))
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(727007)"))
+        finally:
+            engine.dispose()
+    else:
+        yield
+
+
+def _source_notebook(ctx, assignment):
+    folder = ctx.source_folder(assignment)
+    if not folder.is_dir():
+        raise ValueError(f"no assignment {assignment!r} in this course: expected its source folder {folder}")
+    found = sorted(folder.glob("*.ipynb"))
+    if len(found) != 1:
+        raise ValueError(f"expected one notebook in {folder} (one notebook per assignment), found {len(found)}")
+    return found[0]
+
+
+def _stale(ctx, assignment):
+    """Why the gradebook's copy of ``assignment`` must be (re)built from the source, or ''."""
+    path = _source_notebook(ctx, assignment)
+    url = make_url(ctx.db_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return "no gradebook yet"
+    tests = {c.metadata["nbgrader"]["grade_id"]: c for c in nbformat.read(path, as_version=4).cells
+             if utils.is_grade(c) and not utils.is_solution(c)}
+    with Gradebook(ctx.db_url, ctx.dirs.course_id) as gb:
+        try:
+            notebook = gb.find_notebook(path.stem, assignment)
+        except MissingEntry:
+            return "not in the gradebook yet"
+        stored = {c.name: c for c in notebook.source_cells}
+        points = {c.name: float(c.max_score) for c in notebook.grade_cells}
+        for name, cell in tests.items():
+            if name not in stored or stored[name].source != cell.source \
+                    or points.get(name) != float(cell.metadata["nbgrader"]["points"]):
+                return f"test cell {name} changed in the source"
+    return ""
+
+
+def register_assignment(ctx, assignment):
+    """Make sure the gradebook holds ``assignment`` as in the source folder (test cells, hidden
+    tests, points), running ``nbgrader generate_assignment`` on a throw-away copy of the course
+    when it is missing or stale, so that the released exercises are never touched."""
+    from mlcourse.release import generated_course
+
+    with gradebook_lock(ctx.db_url):
+        if not _stale(ctx, assignment):
+            return False
+        with generated_course(ctx.root / "nbgrader_config.py", ctx.source_folder(assignment), assignment,
+                              db_url=ctx.db_url, source_directory=ctx.dirs.source_directory):
+            pass
+        return True
+
+
+def split_hidden(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
+    """[(line, hidden)] for each line of ``source``; marker lines count as hidden (as in
+    nbgrader's ``ClearHiddenTests``)."""
+    out, inside = [], False
+    for line in source.split("\n"):
+        if begin in line:
+            inside = True
+            out.append((line, True))
+        elif end in line:
+            inside = False
+            out.append((line, True))
+        else:
+            out.append((line, inside))
+    return out
+
+
+def _delimiters(config):
+    section = config.ClearHiddenTests
+    return (section.get("begin_test_delimeter", ClearHiddenTests.begin_test_delimeter.default_value),
+            section.get("end_test_delimeter", ClearHiddenTests.end_test_delimeter.default_value))
+
+
+@dataclass
+class AssignmentSpec:
+    """What grading needs to know of an assignment, read from the gradebook.
+
+    grade_cells: test cell id -> points, in notebook order; solution_cells: ids of answer cells;
+    released: locked cell id -> [its source as released (hidden tests removed), its full source];
+    order: ids of all nbgrader cells in notebook order; hidden_lines: stripped lines that only
+    hidden tests contain; fingerprint: hash of cells, checksums and points.
+    """
+    assignment: str
+    notebook: str
+    grade_cells: dict
+    solution_cells: list
+    released: dict
+    order: list
+    hidden_lines: list
+    delimiters: tuple
+    fingerprint: str
+
+    @property
+    def max_score(self):
+        return float(sum(self.grade_cells.values()))
+
+    @classmethod
+    def load(cls, ctx, assignment):
+        with Gradebook(ctx.db_url, ctx.dirs.course_id) as gb:
+            try:
+                notebooks = gb.find_assignment(assignment).notebooks
+            except MissingEntry:
+                raise ValueError(f"assignment {assignment!r} is not in the gradebook {ctx.db_url}") from None
+            if len(notebooks) != 1:
+                raise ValueError(f"expected one notebook in assignment {assignment!r}, found {len(notebooks)}")
+            nb = notebooks[0]
+            points = {c.name: float(c.max_score) for c in nb.grade_cells}
+            solutions = [c.name for c in nb.solution_cells]
+            sources = {c.name: (c.source, c.checksum, c.locked) for c in nb.source_cells}
+            name, kernelspec = nb.name, nb.kernelspec
+        try:
+            source_nb = nbformat.read(_source_notebook(ctx, assignment), as_version=4)
+            order = [c.metadata["nbgrader"]["grade_id"] for c in source_nb.cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") in sources]
+        except (ValueError, OSError):
+            order = []
+        order += sorted(set(sources) - set(order))
+        delimiters = _delimiters(ctx.config)
+        released, hidden, visible = {}, set(), set()
+        for cell_id, (source, _, locked) in sources.items():
+            lines = split_hidden(source, *delimiters)
+            hidden |= {line.strip() for line, is_hidden in lines if is_hidden}
+            visible |= {line.strip() for line, is_hidden in lines if not is_hidden}
+            if locked:
+                released[cell_id] = ["\n".join(line for line, is_hidden in lines if not is_hidden), source]
+        digest = hashlib.sha256(json.dumps(
+            [sorted((k, v[1], points.get(k)) for k, v in sources.items()), kernelspec]).encode())
+        return cls(assignment=assignment, notebook=name,
+                   grade_cells={k: points[k] for k in order if k in points}, solution_cells=solutions,
+                   released=released, order=order, hidden_lines=sorted(hidden - visible - {""}),
+                   delimiters=delimiters, fingerprint=digest.hexdigest())

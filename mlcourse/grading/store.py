@@ -1,0 +1,169 @@
+"""Recording results, in the grading run's own process only: autograded files, nbgrader's
+gradebook rows, feedback, and last each submission's row of ``mlcourse_grading`` (its content
+hash, status, reason and per-cell outcomes), so that a killed run resumes where it stopped.
+
+``Recorder._write_gradebook`` mirrors the student and submission rows nbgrader's ``Autograde``
+converter writes before running ``SaveAutoGrades`` and ``AssignLatePenalties``."""
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import nbformat
+from nbgrader import utils
+from nbgrader.api import Gradebook
+from sqlalchemy import Column, DateTime, Float, MetaData, String, Table, Text, create_engine, delete, insert, select
+from sqlalchemy.exc import SAWarning
+
+from ..atomic import atomic_open
+from .execute import _resources, pipeline, stage_files
+from .outcome import RETRIED, cell_outcomes
+
+
+GRADER_VERSION = "1"  # part of the content hash: bump it when a change must regrade everything
+METADATA = MetaData()
+RESULTS = Table(
+    "mlcourse_grading", METADATA,
+    Column("assignment", String(128), primary_key=True),
+    Column("student", String(128), primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("max_score", Float, nullable=False),
+    Column("cells", Text, nullable=False),
+    Column("run_seconds", Float),
+    Column("graded_at", DateTime),
+)
+
+
+def content_hash(submission, spec, data, ignore):
+    """What a grade depends on: the notebook, the other files beside it (timestamp included),
+    the assignment's cells and points, and the grader's version."""
+    digest = hashlib.sha256(f"{GRADER_VERSION}\0{spec.fingerprint}\0".encode())
+    digest.update(b"<missing>" if data is None else data)
+    if submission.folder and Path(submission.folder).is_dir():
+        for name in sorted(utils.find_all_files(submission.folder, list(ignore) + ["*.ipynb"])):
+            digest.update(os.path.relpath(name, submission.folder).encode() + b"\0" + Path(name).read_bytes())
+    return digest.hexdigest()
+
+
+class ResultsTable:
+    """The table ``mlcourse_grading`` in the gradebook database: one row per (assignment, student)."""
+
+    def __init__(self, db_url):
+        self.engine = create_engine(db_url)
+        METADATA.create_all(self.engine)
+
+    def rows(self, assignment):
+        with self.engine.connect() as conn:
+            found = conn.execute(select(RESULTS).where(RESULTS.c.assignment == assignment)).mappings()
+            return {row["student"]: dict(row) for row in found}
+
+    def save(self, row):
+        key = (RESULTS.c.assignment == row["assignment"]) & (RESULTS.c.student == row["student"])
+        with self.engine.begin() as conn:  # one transaction: the row is replaced, never doubled
+            conn.execute(delete(RESULTS).where(key))
+            conn.execute(insert(RESULTS).values(**row))
+
+    def close(self):
+        self.engine.dispose()
+
+
+def _replace_dir(staged, dest):
+    if dest.exists():
+        shutil.rmtree(dest)
+    os.replace(staged, dest)
+
+
+def _write_text(path, text):
+    with atomic_open(path, "w") as f:
+        f.write(text)
+
+
+class Recorder:
+    """Writes each result, in this process only: autograded files, nbgrader's gradebook
+    (student, submission, nbgrader's SaveAutoGrades and AssignLatePenalties), feedback, and
+    last the row of ``mlcourse_grading``."""
+
+    def __init__(self, ctx, spec, table, feedback=False):
+        self.ctx, self.spec, self.table, self.feedback = ctx, spec, table, feedback
+        self.config = ctx.grading_config
+
+    def autograded(self, student):
+        return self.ctx.folder(self.ctx.dirs.autograded_directory, student, self.spec.assignment)
+
+    def feedback_file(self, student):
+        folder = self.ctx.folder(self.ctx.dirs.feedback_directory, student, self.spec.assignment)
+        return folder / f"{self.spec.notebook}.html"
+
+    def _write_autograded(self, submission, nb):
+        dest = self.autograded(submission.student)
+        if nb is None:
+            shutil.rmtree(dest, ignore_errors=True)  # no stale notebook of an earlier submission
+            return
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staged = dest.parent / f".{dest.name}.partial-{os.getpid()}"
+        shutil.rmtree(staged, ignore_errors=True)
+        staged.mkdir()
+        stage_files(staged, submission.folder, self.ctx.source_folder(self.spec.assignment), self.ctx.dirs.ignore)
+        if submission.folder and (Path(submission.folder) / "timestamp.txt").exists():
+            shutil.copy(Path(submission.folder) / "timestamp.txt", staged)
+        nbformat.write(nb, staged / f"{self.spec.notebook}.ipynb")
+        _replace_dir(staged, dest)
+
+    def _write_gradebook(self, submission, result):
+        spec, student = self.spec, submission.student
+        timestamp = self.ctx.dirs.get_existing_timestamp(submission.folder) if submission.folder else None
+        with Gradebook(self.ctx.db_url, self.ctx.dirs.course_id) as gb:
+            gb.update_or_create_student(student)
+            if timestamp:
+                gb.update_or_create_submission(spec.assignment, student, timestamp=timestamp)
+            else:
+                gb.update_or_create_submission(spec.assignment, student)
+        if result.notebook is not None:
+            resources = _resources(spec, student, self.ctx)
+            nb = result.notebook
+            for pp in pipeline(self.config).record:
+                nb, resources = pp(config=self.config)(nb, resources)
+        present = {c.metadata["nbgrader"]["grade_id"] for c in result.notebook.cells
+                   if utils.is_grade(c)} if result.notebook is not None else set()
+        with Gradebook(self.ctx.db_url, self.ctx.dirs.course_id) as gb:
+            graded = gb.find_submission_notebook(spec.notebook, spec.assignment, student)
+            for grade in graded.grades:
+                if grade.name not in present:  # deleted test cell or unreadable notebook: zero, not stale
+                    grade.auto_score, grade.needs_manual_grade = 0.0, False
+            gb.db.commit()
+            points = {g.name: float(g.score) for g in graded.grades}
+            score = float(graded.score) - float(graded.late_submission_penalty or 0.0)
+        return points, score
+
+    def record(self, submission, result, chash):
+        """Record one result; returns its row."""
+        cells, score = result.cells, result.score
+        if result.status not in RETRIED | {"missing"}:
+            self._write_autograded(submission, result.notebook)
+            with warnings.catch_warnings():  # nbgrader's own session warnings, harmless and noisy
+                warnings.simplefilter("ignore", SAWarning)
+                points, score = self._write_gradebook(submission, result)
+            cells = cell_outcomes(result.notebook, self.spec, points)
+        row = dict(assignment=self.spec.assignment, student=submission.student, content_hash=chash,
+                   status=result.status, reason=result.reason, score=round(score, 6),
+                   max_score=self.spec.max_score, cells=json.dumps([dataclasses.asdict(c) for c in cells]),
+                   run_seconds=result.run_seconds, graded_at=datetime.datetime.now(datetime.timezone.utc))
+        if self.feedback:
+            self.write_feedback(submission.student, row, result.notebook)
+        self.table.save(row)
+        return row
+
+    def write_feedback(self, student, row, nb=None):
+        from .feedback import render_feedback
+
+        if nb is None and row["status"] not in RETRIED | {"missing", "invalid", "wrong-assignment"}:
+            path = self.autograded(student) / f"{self.spec.notebook}.ipynb"
+            nb = nbformat.read(path, as_version=4) if path.exists() else None
+        _write_text(self.feedback_file(student), render_feedback(self.spec, student, row, nb))
