@@ -160,13 +160,18 @@ print("PROBE " + json.dumps(probe))"""
     return nb, writes
 
 
-def probe_results(course, student):
+def printed(course, student, marker):
+    """What the autograded notebook of ``student`` printed after ``marker``."""
     nb = nbformat.read(course.path / "autograded" / student / A / f"{A}.ipynb", as_version=4)
     for cell in nb.cells:
         for output in cell.get("outputs", []):
-            if output.get("name") == "stdout" and "PROBE " in output.text:
-                return json.loads(output.text.split("PROBE ", 1)[1].splitlines()[0])
-    raise AssertionError("the spy printed no probe results")
+            if output.get("name") == "stdout" and marker in output.text:
+                return output.text.split(marker, 1)[1].splitlines()[0]
+    raise AssertionError(f"{student} printed nothing after {marker!r}")
+
+
+def probe_results(course, student):
+    return json.loads(printed(course, student, "PROBE "))
 
 
 def hostile(course):
@@ -212,13 +217,25 @@ def hostile(course):
     out["otherwork"] = nb
     text = nbformat.writes(sol).encode()
     out["corrupt"], out["empty"], out["nothing"] = text[: len(text) // 2], b"", None
-    nb = prepend(sol, "svm_loss_naive", "    import builtins\n    cell = get_ipython().user_ns['_ih'][-1]\n"
-                 "    if 'BEGIN HIDDEN' in cell:\n"
-                 "        hidden = cell.split('BEGIN HIDDEN TESTS')[1].split('END HIDDEN')[0]\n"
-                 "        builtins.STASH = ' | '.join(hidden.splitlines()[1:])\n")
-    out["leaker"] = prepend(nb, "sgd_step", "    import builtins\n    if hasattr(builtins, 'STASH'):\n"
-                            "        raise ValueError(builtins.STASH)\n")
+    out["leaker"] = leaker(sol)
     return out
+
+
+def leaker(sol):
+    """The solution, looking for the hidden tests from inside its kernel: every frame on the stack
+    while the judge calls it, the input history, its namespace and every file it can list in its
+    folder, printed by a last cell. (Reading frames' namespaces also fails the integrity checks.)"""
+    nb = prepend(sol, "svm_loss_naive", "    import builtins, sys\n    frame = sys._getframe()\n"
+                 "    while frame is not None:\n"
+                 "        builtins.SEEN = getattr(builtins, 'SEEN', []) + [repr(frame.f_locals)[:20000]]\n"
+                 "        frame = frame.f_back\n")
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import builtins, json, os\nseen = list(getattr(builtins, 'SEEN', []))[:200]\n"
+        "seen += [repr(get_ipython().user_ns.get('_ih')), repr(sorted(get_ipython().user_ns))]\n"
+        "for folder, _, files in os.walk('.'):\n    for name in files:\n        try:\n"
+        "            seen.append(open(os.path.join(folder, name), errors='replace').read()[:10**6])\n"
+        "        except OSError:\n            pass\nprint('LEAK ' + json.dumps(seen))"))
+    return nb
 
 
 # student: (status, score, words the reason must hold)
@@ -238,15 +255,18 @@ EXPECTED = {
     "otherwork": ("wrong-assignment", 0, ["none of the cells of 02_svm"]),
     "corrupt": ("invalid", 0, ["invalid JSON"]), "empty": ("invalid", 0, ["empty"]),
     "nothing": ("missing", 0, ["no notebook submitted"]),
-    "spy": ("graded", 8, []), "leaker": ("graded", 6, ["test_sgd_step failed (ValueError)"]),
+    "spy": ("graded", 8, []), "leaker": ("graded", 0, ["test_svm_loss_naive failed (IntegrityError)"]),  # it reads frames' f_locals
 }
 
 
 def hidden_lines(course):
-    """Stripped lines of the hidden tests that the released notebook does not contain."""
-    released = {line.strip() for c in course.released.cells for line in c.source.split("\n")}
+    """Stripped lines of the hidden tests that neither the released notebook nor the solution's
+    answers contain (a line like ``scores = X @ W`` is the student's as well)."""
+    public = {line.strip() for c in course.released.cells for line in c.source.split("\n")}
+    public |= {line.strip() for c in course.solution.cells if c.metadata.get("nbgrader", {}).get("solution")
+               for line in c.source.split("\n")}
     lines = {line.strip() for c in course.solution.cells for line, hidden in split_hidden(c.source) if hidden}
-    return sorted(lines - released - {""})
+    return sorted(lines - public - {""})
 
 
 def processes_with(marker):
@@ -302,8 +322,9 @@ def check_hostile_class(course, tmp_path, listener, submissions, writes):
     assert not any(Path(p).exists() for p in writes.values()), "a write escaped the sandbox"
 
     secret = hidden_lines(course)
-    leaked = json.loads(rows["leaker"]["cells"])[2]["message"]
-    assert any(line in leaked for line in secret), "the leaker should have copied hidden tests out"
+    leaked = printed(course, "leaker", "LEAK ")  # the judge's test cells never enter the kernel
+    assert "svm_loss_naive" in leaked and "svm_loss_vectorized" in leaked, "the leaker saw nothing: the probe is broken"
+    assert not [line for line in secret if line in leaked], "hidden tests were readable inside the kernel"
     pages = list((course.path / "feedback").glob(f"*/{A}/{A}.html"))
     assert len(pages) == len(EXPECTED)
     import html
@@ -409,7 +430,8 @@ def test_api_grades_one_notebook_and_records_nothing(base, tmp_path):
     assert [(c.name, c.points, c.outcome) for c in result.cells] == [
         ("test_svm_loss_naive", 3.0, "passed"), ("test_svm_loss_vectorized", 0.0, "failed"),
         ("test_sgd_step", 2.0, "passed")]
-    assert result.cells[1].where == "hidden" and "lost points: test_svm_loss_vectorized" in result.reason
+    assert result.cells[1].where == "visible" and "lost points: test_svm_loss_vectorized" in result.reason
+    assert "No module named 'mlcourse.scratch'" in result.cells[1].message  # the answer key is not in the sandbox
     assert not (course.path / "gradebook.db").exists() and not (course.path / "autograded").exists()
 
 

@@ -10,6 +10,15 @@ from .asserts import (
     check_gradient_array,
 )
 
+
+def in_kernel(func):
+    """Mark a function of a test cell that it hands to the student's code (a stand-in loss, say).
+    In the notebook it stays the function itself; when graded, the judge defines a copy of it in
+    the student's kernel and passes that, since nothing of the judge's enters the kernel."""
+    func.__mlcourse_in_kernel__ = True
+    return func
+
+
 # Whole-class autograding pulls in nbgrader, jupyter and SQLAlchemy; loaded on first use only, so
 # that a test cell importing the checks above stays fast.
 _LAZY = {"autograde": "grader", "GradeResult": "outcome", "CellOutcome": "outcome",

@@ -8,6 +8,7 @@ preprocessors and copies beside the notebook (nbgrader 0.9, nbclient 0.11, both 
 import os
 import shutil
 import signal
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
@@ -23,6 +24,7 @@ from nbgrader.converters.autograde import Autograde
 from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from traitlets.utils.importstring import import_item
 
+from . import wire
 from .outcome import NOT_RUN, STOPPED
 from .sandbox import SandboxKernelManager, kill_forks, user_processes
 
@@ -95,9 +97,10 @@ class SandboxedExecute(Execute):
     """nbgrader's ``Execute`` with the kernel in the sandbox, one wall-time limit for the whole
     notebook, a cap on output, and a stopped or dead kernel costing only unfinished cells."""
 
-    def __init__(self, rundir, uid, limits, **kw):
+    def __init__(self, rundir, uid, limits, judged=None, package=None, **kw):
         super().__init__(**kw)
         self.rundir, self.uid, self.limits = Path(rundir), uid, limits
+        self.judged, self.package, self.judge, self.comm_id = judged, package, None, None  # judged: graded names
         self.shutdown_kernel = "immediate"
         # a reply whose last outputs lag (a busy machine) must not fail the notebook, as it does in
         # nbgrader: the reply's status still counts, and floods are caught by the output limit
@@ -111,7 +114,7 @@ class SandboxedExecute(Execute):
 
     def create_kernel_manager(self):
         name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name") or "python3"
-        self.km = SandboxKernelManager(self.rundir, self.rundir / "work", self.uid, self.limits,
+        self.km = SandboxKernelManager(self.rundir, self.rundir / "work", self.uid, self.limits, self.package,
                                        kernel_name=name, context=self.zmq_context, config=self.config)
         return self.km
 
@@ -206,6 +209,72 @@ class SandboxedExecute(Execute):
                                        f"{name} and still held {held:.0f} MB after that cell had ended: a variable "
                                        "that outlives the cell (a global) keeps it, so the kernel was stopped")
 
+    async def _async_run_silently(self, code):
+        """Run ``code`` in the kernel without a trace in the notebook, within the time and output
+        limits; raise DeadKernelError when the kernel dies or is stopped."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        while True:
+            left = self.deadline - monotonic()
+            if left <= 0:
+                self._halt("timeout", f"time limit of {self.limits.timeout:g} s reached")
+            if self.stop is not None:
+                raise DeadKernelError(self.stop[1])
+            try:
+                msg = await self.kc.shell_channel.get_msg(timeout=min(1.0, max(0.01, left)))
+            except Empty:
+                await self._async_check_alive()
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return
+
+    async def _async_send(self, document, buffers):
+        """One request to the judge's comm in the kernel, and its reply (document, buffers)."""
+        if self.comm_id is None:
+            await self._async_run_silently("__import__('mlcourse.grading.wire', fromlist=['listen'])"
+                                           ".listen(get_ipython().user_ns)")
+            self.comm_id = uuid.uuid4().hex
+            self.kc.shell_channel.send(self.kc.session.msg("comm_open", {"comm_id": self.comm_id,
+                                                                         "target_name": wire.TARGET, "data": {}}))
+        msg = self.kc.session.msg("comm_msg", {"comm_id": self.comm_id, "data": document})
+        msg["buffers"] = buffers
+        self.kc.shell_channel.send(msg)
+        return await self._async_await_reply(msg["header"]["msg_id"])
+
+    async def _async_await_reply(self, msg_id):
+        while True:
+            left = self.deadline - monotonic()
+            if left <= 0:
+                self._halt("timeout", f"time limit of {self.limits.timeout:g} s reached")
+            if self.stop is not None:
+                raise DeadKernelError(self.stop[1])
+            try:
+                msg = await self.kc.iopub_channel.get_msg(timeout=min(1.0, max(0.01, left)))
+            except Empty:
+                await self._async_check_alive()
+                continue
+            except Exception as err:  # a message the session cannot even parse
+                raise wire.ReplyError(f"the kernel sent an unreadable message ({type(err).__name__})") from None
+            content = msg.get("content", {})
+            if content.get("comm_id") == self.comm_id and msg["msg_type"] in ("comm_msg", "comm_close"):
+                if msg["msg_type"] == "comm_close":  # no listener: the notebook broke the kernel's messaging
+                    self.comm_id = None
+                    raise wire.ReplyError("the kernel did not answer the judge (its channel was closed: did the "
+                                          "notebook change how the kernel runs code or imports modules?)")
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return content.get("data"), msg.get("buffers") or []
+            self.output_bytes += len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+            if self.output_bytes > self.limits.output_mb * MB:
+                self._halt("output-limit", f"the notebook printed more than {self.limits.output_mb} MB")
+
+    def _judge_cell(self, cell, resources, index):
+        from .judge import Judge
+
+        if self.judge is None:
+            self.judge = Judge(run_sync(self._async_send), self.judged, self.nb)
+        cell.outputs, cell.execution_count = [], index + 1
+        cell.outputs = self.judge.run_cell(cell, index + 1)
+        return cell, resources
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
             return cell, resources
@@ -216,7 +285,10 @@ class SandboxedExecute(Execute):
             self.started = monotonic()
             self.deadline = self.started + self.limits.timeout
         try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
+            if self.judged is not None and utils.is_grade(cell) and not utils.is_solution(cell):
+                cell, resources = self._judge_cell(cell, resources, index)
+            else:
+                cell, resources = super().preprocess_cell(cell, resources, index)
             if self.uid is not None and any(o.get("ename") == "BlockingIOError" for o in cell.outputs):
                 self.forks = max(self.forks, kill_forks(self.uid) + 1)
             if self.stop is None and any(o.get("ename") == "MemoryError" for o in cell.outputs):

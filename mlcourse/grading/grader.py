@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from ..course import CourseContext
+from ..student_package import copy_student_package
 from .execute import SandboxedExecute, _resources, pipeline, stage_files
 from .outcome import GradeResult, _first_line, cell_outcomes, decide
 from .sandbox import NO_SANDBOX_WARNING, RUN_DIRS, RUN_PREFIX, Limits, UidLease, check_sandbox, kill_user
@@ -25,12 +26,19 @@ class Grader:
         self.pipeline = pipeline(self.config)
         self.lease = UidLease() if sandbox else None
         self.fonts = _matplotlib_cache()
+        self.package = None  # a judged assignment's kernel gets the student package, without the answer key
+        if spec.judged is not None and sandbox:
+            self.package = copy_student_package(Path(tempfile.mkdtemp(prefix="mlcourse-pkg-", dir=RUN_DIRS)) / "mlcourse")
+            self.package.parent.chmod(0o755)
 
     @property
     def uid(self):
         return self.lease.uid if self.lease is not None else None
 
     def close(self):
+        if self.package is not None:
+            shutil.rmtree(self.package.parent, ignore_errors=True)
+            self.package = None
         if self.lease is not None:
             self.lease.release()
             self.lease = None
@@ -66,7 +74,7 @@ class Grader:
         executor = None
         try:
             self._prepare(rundir, folder)
-            executor = SandboxedExecute(rundir, self.uid, self.limits, config=self.config)
+            executor = SandboxedExecute(rundir, self.uid, self.limits, spec.judged, self.package, config=self.config)
             resources = _resources(spec, student, self.ctx, rundir / "work")
             try:
                 nb, resources = executor(nb, resources)

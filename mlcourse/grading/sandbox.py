@@ -114,10 +114,12 @@ def _mkdirs(target, made):
     return args
 
 
-def bwrap_command(cmd, rundir, cwd, uid, limits, env):
+def bwrap_command(cmd, rundir, cwd, uid, limits, env, package=None):
     """The command line that runs ``cmd`` in the sandbox as ``uid`` with ``limits``.
 
-    ``rundir`` is bound read-write at its own path (IPC sockets, connection file, scratch, home).
+    ``rundir`` is bound read-write at its own path (IPC sockets, connection file, scratch, home);
+    ``package``, when given, is a folder mounted in place of the mlcourse package (the student
+    package of a judged assignment, which holds no answer key).
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -143,8 +145,12 @@ def bwrap_command(cmd, rundir, cwd, uid, limits, env):
     args += ["--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(64 * mb), "--tmpfs", "/tmp",
              "--perms", "1777", "--size", str(64 * mb), "--tmpfs", "/dev/shm"]
+    own = Path(mlcourse.__file__).resolve().parent
     for path in readonly_paths():
-        args += _mkdirs(path, made) + ["--ro-bind", str(path), str(path)]
+        source = package if package is not None and path == own else path
+        args += _mkdirs(path, made) + ["--ro-bind", str(source), str(path)]
+    if package is not None and own not in readonly_paths():  # the package lies inside this Python's folders
+        args += ["--ro-bind", str(package), str(own)]
     args += _mkdirs(rundir, made) + ["--bind", str(rundir), str(rundir), "--chdir", str(cwd), "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
@@ -270,12 +276,12 @@ class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager that launches the kernel in ``rundir`` through the sandbox (or, with
     ``uid=None``, as a plain local process for ``--no-sandbox``), over IPC sockets in ``rundir``."""
 
-    def __init__(self, rundir, cwd, uid, limits, **kwargs):
+    def __init__(self, rundir, cwd, uid, limits, package=None, **kwargs):
         rundir = Path(rundir)
         super().__init__(transport="ipc", ip=str(rundir / "k"),
                          connection_file=str(rundir / "kernel.json"), **kwargs)
         self.rundir, self.workdir, self.uid, self.limits = rundir, Path(cwd), uid, limits
-        self.home = rundir / "home"
+        self.home, self.package = rundir / "home", package
 
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
@@ -290,7 +296,8 @@ class SandboxKernelManager(AsyncKernelManager):
         if self.uid is None:
             kw["env"] = {**os.environ, **env}
         else:
-            kernel_cmd = bwrap_command(kernel_cmd, self.rundir, self.workdir, self.uid, self.limits, env)
+            kernel_cmd = bwrap_command(kernel_cmd, self.rundir, self.workdir, self.uid, self.limits, env,
+                                       self.package)
             kw["env"] = {"PATH": env["PATH"], "LANG": "C.UTF-8"}
         try:
             await super()._async_launch_kernel(kernel_cmd, **kw)

@@ -14,6 +14,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests
 from sqlalchemy.engine import make_url
 
+from .judge import graded_names
+
 
 @contextlib.contextmanager
 def gradebook_lock(db_url):
@@ -118,7 +120,9 @@ class AssignmentSpec:
     grade_cells: test cell id -> points, in notebook order; solution_cells: ids of answer cells;
     released: locked cell id -> [its source as released (hidden tests removed), its full source];
     order: ids of all nbgrader cells in notebook order; hidden_lines: stripped lines that only
-    hidden tests contain; fingerprint: hash of cells, checksums and points.
+    hidden tests contain; fingerprint: hash of cells, checksums and points; judged: the names
+    the answer cells define, when the source notebook's metadata asks for the judge
+    (``"mlcourse": {"judge": "outside"}``: test cells run in the grader, see ``judge.py``), else None.
     """
     assignment: str
     notebook: str
@@ -129,6 +133,7 @@ class AssignmentSpec:
     hidden_lines: list
     delimiters: tuple
     fingerprint: str
+    judged: list = None
 
     @property
     def max_score(self):
@@ -152,8 +157,10 @@ class AssignmentSpec:
             source_nb = nbformat.read(_source_notebook(ctx, assignment), as_version=4)
             order = [c.metadata["nbgrader"]["grade_id"] for c in source_nb.cells
                      if c.metadata.get("nbgrader", {}).get("grade_id") in sources]
+            judged = graded_names(source_nb) if source_nb.metadata.get("mlcourse", {}).get("judge") == "outside" \
+                else None
         except (ValueError, OSError):
-            order = []
+            order, judged = [], None
         order += sorted(set(sources) - set(order))
         delimiters = _delimiters(ctx.config)
         released, hidden, visible = {}, set(), set()
@@ -164,8 +171,8 @@ class AssignmentSpec:
             if locked:
                 released[cell_id] = ["\n".join(line for line, is_hidden in lines if not is_hidden), source]
         digest = hashlib.sha256(json.dumps(
-            [sorted((k, v[1], points.get(k)) for k, v in sources.items()), kernelspec]).encode())
+            [sorted((k, v[1], points.get(k)) for k, v in sources.items()), kernelspec, judged]).encode())
         return cls(assignment=assignment, notebook=name,
                    grade_cells={k: points[k] for k in order if k in points}, solution_cells=solutions,
                    released=released, order=order, hidden_lines=sorted(hidden - visible - {""}),
-                   delimiters=delimiters, fingerprint=digest.hexdigest())
+                   delimiters=delimiters, fingerprint=digest.hexdigest(), judged=judged)

@@ -1,0 +1,251 @@
+"""The judge: a judged assignment's test cells run here, in the grader's process, never in the
+student's kernel. The kernel runs the student's cells and, when a test cell calls a graded
+function, is asked over ``wire`` to call it on the judge's inputs and send back data. The
+assertions, the reference and the expected values stay here, so nothing the student's code does
+in its kernel can change a score.
+
+A test cell sees numpy as ``np``, the checks of ``mlcourse.grading``, the names that the
+assignment's answer cells define (standing for the student's objects in the kernel), and what
+earlier test cells defined; nothing else of the kernel's namespace. Functions it marks
+``@in_kernel`` are copied into the kernel when it passes them to the student's code.
+"""
+import ast
+import builtins
+import contextlib
+import inspect
+import io
+import linecache
+import textwrap
+import traceback
+import warnings
+from dataclasses import dataclass
+
+import nbformat
+import numpy as np
+from nbclient.exceptions import DeadKernelError
+from nbgrader import utils
+
+from . import asserts, wire
+
+CHECKS = ("IntegrityError", "assert_close", "assert_equal", "assert_no_loops", "assert_own_implementation",
+          "assert_shape", "check_gradient", "check_gradient_array")
+# names with which a notebook can define or replace a graded name unseen by its source text
+DYNAMIC = {"exec", "eval", "compile", "setattr", "delattr", "globals", "vars", "locals", "__import__"}
+NAMESPACES = {"__dict__", "__globals__", "__code__", "__builtins__", "user_ns", "user_global_ns", "f_globals",
+              "f_locals"}
+
+
+def defined_names(source):
+    """Names a cell's top level binds with ``def`` or ``class``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+
+
+def graded_names(nb):
+    """Names the answer cells of an instructor notebook ``nb`` define: what its tests may call."""
+    names = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and utils.is_solution(cell):
+            names += [n for n in defined_names(cell.source) if n not in names]
+    return names
+
+
+@dataclass
+class Submitted:
+    """What the submitted source says of one graded name: its definition's text, or why that
+    text cannot be trusted to be what runs (``problem``)."""
+    source: str
+    problem: str = ""
+
+
+def read_submitted(nb, names):
+    """{name: Submitted} from the code cells of a submitted notebook (test cells left out)."""
+    bindings, dynamic, sources = {n: [] for n in names}, [], {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or (utils.is_grade(cell) and not utils.is_solution(cell)):
+            continue
+        text = "\n".join(line for line in cell.source.split("\n") if not line.lstrip().startswith(("%", "!")))
+        cell_id = cell.metadata.get("nbgrader", {}).get("grade_id", "a cell of yours")
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            found = None
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found = node.name
+                if node in tree.body and found in bindings:
+                    sources.setdefault(found, []).append(ast.get_source_segment(text, node))
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                found = node.id
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                found = node.attr
+            elif isinstance(node, ast.alias):
+                found = node.asname or node.name.split(".")[0]
+            elif isinstance(node, ast.Global):
+                for name in node.names:
+                    if name in bindings:
+                        bindings[name].append(f"a global statement in {cell_id}")
+            if isinstance(node, ast.Name) and node.id in DYNAMIC or \
+                    isinstance(node, ast.Attribute) and node.attr in NAMESPACES:
+                dynamic.append(f"{getattr(node, 'id', None) or node.attr} in {cell_id}")
+            if found in bindings:
+                bindings[found].append(cell_id)
+    out = {}
+    for name in names:
+        defs = sources.get(name, [])
+        problem = ""
+        if dynamic:
+            problem = (f"{name} cannot be checked: the notebook builds or rebinds names at run time "
+                       f"({', '.join(dynamic[:3])}); graded functions must be plain definitions")
+        elif len(bindings[name]) != 1 or len(defs) != 1:
+            where = ", ".join(bindings[name]) or "no cell"
+            problem = (f"{name} must be defined exactly once, by its def or class in its answer cell; "
+                       f"it is bound in {where}")
+        out[name] = Submitted(textwrap.dedent(defs[0]) if defs else "", problem)
+    return out
+
+
+class StudentError(Exception):
+    """An exception the student's code raised in the kernel, of a type the judge does not know."""
+
+
+def _exception(ename, evalue):
+    kind = getattr(builtins, str(ename), None)
+    if isinstance(kind, type) and issubclass(kind, Exception) and not issubclass(kind, Warning):
+        try:
+            return kind(evalue)
+        except TypeError:
+            pass
+    return StudentError(f"{ename}: {evalue}")
+
+
+class Remote:
+    """An object that lives in the student's kernel: calling it, or reading an attribute, asks
+    the kernel to do it there and send the result back as data (or as another ``Remote``)."""
+
+    def __init__(self, judge, ref, label, submitted=None):
+        self.__dict__.update(_judge=judge, _ref=ref, _label=label)
+        if submitted is not None:
+            self.__dict__["__judged__"] = submitted
+
+    def __call__(self, *args, **kwargs):
+        return self._judge.ask({"op": "call", "value": self, "args": [list(args), kwargs]}, writeback=args)
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return self._judge.ask({"op": "getattr", "value": self, "attr": attr})
+
+    def __repr__(self):
+        return f"<{self._label} in your kernel>"
+
+
+class Judge:
+    """Runs the test cells of one submission. ``send(document, buffers) -> (document, buffers)``
+    delivers one request to the student's kernel and returns its reply (raising nbclient's
+    DeadKernelError when the kernel dies or is stopped); ``names`` are the graded names and ``nb``
+    the submitted notebook."""
+
+    def __init__(self, send, names, nb):
+        self.send, self.names = send, list(names)
+        self.submitted = read_submitted(nb, self.names)
+        self.defined = {}
+        self.ns = {"__builtins__": builtins, "__name__": "__judge__", "np": np}
+        self.ns.update({name: getattr(asserts, name) for name in CHECKS})
+        from . import in_kernel
+        self.ns["in_kernel"] = in_kernel
+
+    def _ref(self, obj):
+        if isinstance(obj, Remote):
+            return obj._ref
+        if callable(obj) and getattr(obj, "__mlcourse_in_kernel__", False):
+            if obj not in self.defined:
+                source = textwrap.dedent(inspect.getsource(obj))
+                source = "\n".join(line for line in source.split("\n") if not line.lstrip().startswith("@"))
+                made = self.ask({"op": "define", "name": obj.__name__, "source": source})
+                self.defined[obj] = made._ref
+            return self.defined[obj]
+        raise TypeError(f"a test cell cannot hand a {type(obj).__name__} to the student's code "
+                        "(only data, the student's own objects and @in_kernel functions)")
+
+    def ask(self, request, writeback=()):
+        """Send ``request`` to the kernel; the decoded value of its reply (raising the student's
+        error, or ``wire.ReplyError`` for a malformed reply)."""
+        arrays = []
+        document = {k: wire.encode(v, arrays, self._ref) if k in ("value", "args") else v for k, v in request.items()}
+        reply = wire.unpack(*self.send(*wire.pack(document, arrays)), self._resolve)
+        for category, message in reply.get("warnings") or []:
+            kind = getattr(builtins, str(category), None)
+            warnings.warn(str(message), kind if isinstance(kind, type) and issubclass(kind, Warning) else UserWarning)
+        if "error" in reply:
+            ename, evalue = (list(reply["error"]) + ["", ""])[:2]
+            raise _exception(ename, evalue)
+        if "value" not in reply:
+            raise wire.ReplyError("the reply holds no value")
+        if writeback and "args" in reply:
+            self._write_back(writeback, reply["args"])
+        return reply["value"]
+
+    @staticmethod
+    def _write_back(sent, changed):
+        """Arrays the student's code changed in place change here too (so a test can notice)."""
+        if not isinstance(changed, dict):
+            return
+        for index, theirs in changed.items():
+            mine = sent[int(index)] if str(index).isdigit() and int(index) < len(sent) else None
+            if isinstance(mine, np.ndarray) and isinstance(theirs, np.ndarray) and mine.shape == theirs.shape \
+                    and mine.flags.writeable:
+                np.copyto(mine, theirs, casting="unsafe")
+
+    def _resolve(self, tree):
+        if tree["t"] != "handle":
+            raise wire.ReplyError("the reply names an object it may not name")
+        return Remote(self, {"t": "handle", "v": int(tree["v"])}, str(tree.get("type", "object"))[:60])
+
+    def _bind(self, source):
+        """Bind each graded name the cell uses to the student's object (or unbind it if missing)."""
+        try:
+            used = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+        except SyntaxError:
+            return
+        for name in [n for n in self.names if n in used]:
+            self.ns.pop(name, None)
+            try:
+                value = self.ask({"op": "get", "name": name})
+            except (KeyError, NameError):
+                continue
+            if isinstance(value, Remote):
+                value = Remote(self, value._ref, name, self.submitted[name])
+            self.ns[name] = value
+
+    def run_cell(self, cell, count):
+        """Run the test cell ``cell`` here; its outputs as nbformat outputs (an error output where
+        it failed, with the line as ``Cell In[count], line L``)."""
+        source, name = cell.source, cell.metadata.get("nbgrader", {}).get("grade_id", "test")
+        filename = f"<judged test cell {name}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        stdout, outputs = io.StringIO(), []
+        try:
+            code = compile(source, filename, "exec")
+            self._bind(source)
+            with contextlib.redirect_stdout(stdout), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                exec(code, self.ns)
+        except DeadKernelError:
+            raise
+        except Exception as err:  # the cell failed: its outcome, recorded as nbgrader reads it
+            if stdout.getvalue():
+                outputs.append(nbformat.v4.new_output("stream", name="stdout", text=stdout.getvalue()))
+            line = next((f.lineno for f in traceback.extract_tb(err.__traceback__) if f.filename == filename), None)
+            evalue = str(err)
+            where = [f"Cell In[{count}], line {line}"] if line else []
+            outputs.append(nbformat.v4.new_output("error", ename=type(err).__name__, evalue=evalue,
+                                                  traceback=where + [f"{type(err).__name__}: {evalue}"]))
+            return outputs
+        if stdout.getvalue():
+            outputs.append(nbformat.v4.new_output("stream", name="stdout", text=stdout.getvalue()))
+        return outputs

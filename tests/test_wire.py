@@ -1,0 +1,53 @@
+"""The judge's wire format: values survive the trip with their types, and replies that are
+malformed, too large, too deep or not numeric are refused with a reason, never unpickled."""
+import io
+
+import numpy as np
+import pytest
+
+from mlcourse.grading import wire
+
+
+def reply(value):
+    arrays = []
+    return wire.pack({"value": wire.encode(value, arrays)}, arrays)
+
+
+def test_wire_round_trip_keeps_types_and_values():
+    value = {"a": [1, 2.5, None, True, "s", 3 + 4j], (1, 2): (np.arange(6.0).reshape(2, 3), np.float64(2.5)),
+             "big": 10 ** 30, "n": np.int64(7), "nan": float("nan")}
+    back = wire.unpack(*reply(value))["value"]
+    assert back["a"] == [1, 2.5, None, True, "s", 3 + 4j] and back["big"] == 10 ** 30
+    assert np.array_equal(back[(1, 2)][0], value[(1, 2)][0]) and back[(1, 2)][1] == 2.5
+    assert isinstance(back["n"], np.int64) and np.isnan(back["nan"])
+    assert type(back[(1, 2)]) is tuple
+
+
+@pytest.mark.parametrize("document, buffers, says", [
+    ("not a dict", [], "not a reply document"),
+    ({"value": {"t": "array", "v": 0}, "arrays": 2}, [b""], "lists 2 arrays but carries 1"),
+    ({"value": {"t": "array", "v": 0}, "arrays": 1}, [b"\x93NUMPY garbage"], "cannot be read"),
+    ({"value": {"t": "array", "v": 5}, "arrays": 0}, [], "malformed array"),
+    ({"value": {"t": "pickle", "v": "x"}, "arrays": 0}, [], "unknown kind"),
+    ({"value": {"t": "int", "v": "9" * 5000}, "arrays": 0}, [], "malformed integer"),
+    ({"value": {"t": "handle", "v": 1}, "arrays": 0}, [], "unknown kind"),
+])
+def test_malformed_replies_are_rejected_with_a_reason(document, buffers, says):
+    with pytest.raises(wire.ReplyError, match=says):
+        wire.unpack(document, buffers)
+
+
+def test_object_arrays_oversized_and_deep_replies_are_rejected():
+    out = io.BytesIO()
+    np.save(out, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(wire.ReplyError, match="cannot be read"):
+        wire.unpack({"value": {"t": "array", "v": 0}, "arrays": 1}, [out.getvalue()])
+    with pytest.raises(wire.ReplyError, match="more than the"):
+        wire.unpack(*reply(np.zeros(wire.MAX_BYTES // 8 + 1)))
+    deep = {"t": "list", "v": []}
+    for _ in range(wire.MAX_DEPTH + 2):
+        deep = {"t": "list", "v": [deep]}
+    with pytest.raises(wire.ReplyError, match="nested deeper"):
+        wire.unpack({"value": deep, "arrays": 0}, [])
+    with pytest.raises(TypeError, match="not data"):
+        wire.encode(object(), [])
