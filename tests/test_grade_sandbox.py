@@ -1,6 +1,7 @@
 """The grading sandbox itself, with a hostile Python program in it: each check runs the same
 probe once inside the sandbox (where it must fail) and, where that is safe, once outside
 (where it must succeed, so the check can fail). Needs bubblewrap and root, as the grader does."""
+import json
 import os
 import shutil
 import signal
@@ -30,12 +31,12 @@ def lease():
     held.release()
 
 
-def sandboxed(code, tmp_path, lease, limits=Limits(timeout=60), popen=False):
+def sandboxed(code, tmp_path, lease, limits=Limits(timeout=60), popen=False, package=None):
     rundir = tmp_path / "run"
     rundir.mkdir(exist_ok=True)
     os.chown(rundir, lease.uid, lease.uid)
     cmd = bwrap_command([sys.executable, "-c", textwrap.dedent(code)], rundir, rundir, lease.uid, limits,
-                        kernel_environment(rundir))
+                        kernel_environment(rundir), package)
     if popen:
         return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, start_new_session=True)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -216,3 +217,80 @@ def test_read_only_folders_below_tmp_stay_visible(tmp_path, lease, monkeypatch):
     finally:
         shutil.rmtree(shared)
     assert done.returncode == 0 and done.stdout.strip() == "visible", done.stderr
+
+
+WALK = """
+import json, os, sys
+needles = set(json.load(open(sys.argv[1])))
+found, names, read = [], [], 0
+for top in sys.argv[2:] or ["/"]:
+    for folder, dirs, files in os.walk(top):
+        if folder in ("/proc", "/sys", "/dev"):
+            dirs[:] = []
+            continue
+        for name in files:
+            path = os.path.join(folder, name)
+            if "scratch" in path.split(os.sep) or name.startswith(("conv.py", "layers.py", "nets.py", "solver.py")) \\
+                    and "mlcourse" in path:
+                names.append(path)
+            if not name.endswith(SUFFIXES) and "mlcourse" not in path and not folder.startswith(RUN):
+                continue
+            try:
+                if os.path.islink(path) or os.path.getsize(path) > 4_000_000:
+                    continue
+                data = open(path, "rb").read()
+            except OSError:
+                continue
+            read += 1
+            hits = needles.intersection(line.strip().decode("utf-8", "replace") for line in data.split(b"\\n"))
+            if hits:
+                found.append([path, sorted(hits)[:3]])
+print(json.dumps({"found": found, "names": names, "read": read}))
+"""
+
+
+def answer_key_lines(root):
+    """Stripped lines of 25 characters or more of the answer key's modules that name one of their
+    functions or classes, and that no part of the student package or of the released notebooks has."""
+    import ast
+
+    from mlcourse.student_package import STUDENT_MODULES
+
+    key = [p for sub in ("scratch", "gpu", "models") for p in (root / "mlcourse" / sub).glob("*.py")
+           if p.name not in ("__init__.py", "checks.py")]
+    names = {node.name for p in key for node in ast.parse(p.read_text()).body
+             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and len(node.name) >= 6}
+    public = {line.strip() for name in STUDENT_MODULES for line in (root / "mlcourse" / name).read_text().splitlines()}
+    public |= {line.strip() for nb in (root / "exercises").glob("*/*.ipynb") for line in nb.read_text().splitlines()}
+    return sorted({line.strip() for p in key for line in p.read_text().splitlines()
+                   if len(line.strip()) >= 25 and line.strip() not in public and any(n in line for n in names)})
+
+
+def test_no_file_readable_in_the_sandbox_holds_the_answer_key(lease, tmp_path, root):
+    """With the student package mounted, as for a judged assignment, no file the kernel can read
+    (sources, .pyc, editable-install finders, its own folder) holds reference code."""
+    from mlcourse.student_package import copy_student_package
+
+    package = copy_student_package(tmp_path / "pkg" / "mlcourse")
+    (tmp_path / "pkg").chmod(0o755)
+    needles = tmp_path / "run" / "needles.json"
+    needles.parent.mkdir()
+    lines = answer_key_lines(root)
+    needles.write_text(json.dumps(lines))
+    suffixes = (".py", ".pyc", ".pth", ".ipynb", ".json", ".txt", ".md", ".cfg", ".toml", ".pyi")
+    walker = WALK.replace("SUFFIXES", repr(suffixes)).replace("RUN", repr(str(tmp_path / "run")))
+    (tmp_path / "run" / "walk.py").write_text(walker)
+    rundir = tmp_path / "run"
+    os.chown(rundir, lease.uid, lease.uid)
+    cmd = bwrap_command([sys.executable, str(rundir / "walk.py"), str(needles)], rundir, rundir, lease.uid,
+                        Limits(timeout=300), kernel_environment(rundir), package)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert len(lines) > 300 and report["read"] > 1000, (len(lines), report["read"])
+    assert not report["names"], f"answer-key files are visible in the sandbox: {report['names'][:5]}"
+    assert not report["found"], f"files in the sandbox hold answer-key lines: {report['found'][:5]}"
+    # the control: the same walk over the package outside the sandbox finds the reference
+    outside = subprocess.run([sys.executable, str(rundir / "walk.py"), str(needles), str(root / "mlcourse")],
+                             capture_output=True, text=True, timeout=600, cwd=rundir)
+    assert any(str(root / "mlcourse") in path for path, _ in json.loads(outside.stdout)["found"])
