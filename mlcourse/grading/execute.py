@@ -209,22 +209,26 @@ class SandboxedExecute(Execute):
                                        f"{name} and still held {held:.0f} MB after that cell had ended: a variable "
                                        "that outlives the cell (a global) keeps it, so the kernel was stopped")
 
+    async def _async_next(self, channel):
+        """The next message on ``channel``, or None after a quiet second, within the time limit;
+        raise DeadKernelError once the kernel has died or been stopped."""
+        left = self.deadline - monotonic()
+        if left <= 0:
+            self._halt("timeout", f"time limit of {self.limits.timeout:g} s reached")
+        if self.stop is not None:
+            raise DeadKernelError(self.stop[1])
+        try:
+            return await channel.get_msg(timeout=min(1.0, max(0.01, left)))
+        except Empty:
+            await self._async_check_alive()
+            return None
+
     async def _async_run_silently(self, code):
-        """Run ``code`` in the kernel without a trace in the notebook, within the time and output
-        limits; raise DeadKernelError when the kernel dies or is stopped."""
+        """Run ``code`` in the kernel without a trace in the notebook, within the time limit."""
         msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
         while True:
-            left = self.deadline - monotonic()
-            if left <= 0:
-                self._halt("timeout", f"time limit of {self.limits.timeout:g} s reached")
-            if self.stop is not None:
-                raise DeadKernelError(self.stop[1])
-            try:
-                msg = await self.kc.shell_channel.get_msg(timeout=min(1.0, max(0.01, left)))
-            except Empty:
-                await self._async_check_alive()
-                continue
-            if msg["parent_header"].get("msg_id") == msg_id:
+            msg = await self._async_next(self.kc.shell_channel)
+            if msg is not None and msg["parent_header"].get("msg_id") == msg_id:
                 return
 
     async def _async_send(self, document, buffers):
@@ -242,18 +246,14 @@ class SandboxedExecute(Execute):
 
     async def _async_await_reply(self, msg_id):
         while True:
-            left = self.deadline - monotonic()
-            if left <= 0:
-                self._halt("timeout", f"time limit of {self.limits.timeout:g} s reached")
-            if self.stop is not None:
-                raise DeadKernelError(self.stop[1])
             try:
-                msg = await self.kc.iopub_channel.get_msg(timeout=min(1.0, max(0.01, left)))
-            except Empty:
-                await self._async_check_alive()
-                continue
+                msg = await self._async_next(self.kc.iopub_channel)
+            except (DeadKernelError, CellTimeoutError):
+                raise
             except Exception as err:  # a message the session cannot even parse
                 raise wire.ReplyError(f"the kernel sent an unreadable message ({type(err).__name__})") from None
+            if msg is None:
+                continue
             content = msg.get("content", {})
             if content.get("comm_id") == self.comm_id and msg["msg_type"] in ("comm_msg", "comm_close"):
                 if msg["msg_type"] == "comm_close":  # no listener: the notebook broke the kernel's messaging
