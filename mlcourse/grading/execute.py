@@ -153,11 +153,15 @@ class SandboxedExecute(Execute):
             raise DeadKernelError("stopped at the time limit")
         return await super()._async_handle_timeout(timeout, cell)
 
-    def output(self, outs, msg, display_id, cell_index):
-        content = msg.get("content", {})
+    def _counted(self, content):
+        """Add a message's printed text and data to the notebook's output; halt past the limit."""
         self.output_bytes += len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
         if self.output_bytes > self.limits.output_mb * MB:
             self._halt("output-limit", f"the notebook printed more than {self.limits.output_mb} MB")
+
+    def output(self, outs, msg, display_id, cell_index):
+        self._counted(msg.get("content", {}))
+        if self.stop is not None and self.stop[0] == "output-limit":
             return None
         return super().output(outs, msg, display_id, cell_index)
 
@@ -262,9 +266,7 @@ class SandboxedExecute(Execute):
                                           "notebook change how the kernel runs code or imports modules?)")
                 if msg["parent_header"].get("msg_id") == msg_id:
                     return content.get("data"), msg.get("buffers") or []
-            self.output_bytes += len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
-            if self.output_bytes > self.limits.output_mb * MB:
-                self._halt("output-limit", f"the notebook printed more than {self.limits.output_mb} MB")
+            self._counted(content)
 
     def _judge_cell(self, cell, resources, index):
         from .judge import Judge

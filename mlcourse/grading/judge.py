@@ -228,7 +228,7 @@ class Judge:
         source, name = cell.source, cell.metadata.get("nbgrader", {}).get("grade_id", "test")
         filename = f"<judged test cell {name}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        stdout, outputs = io.StringIO(), []
+        stdout, error = io.StringIO(), None
         try:
             code = compile(source, filename, "exec")
             self._bind(source)
@@ -238,14 +238,11 @@ class Judge:
         except DeadKernelError:
             raise
         except Exception as err:  # the cell failed: its outcome, recorded as nbgrader reads it
-            if stdout.getvalue():
-                outputs.append(nbformat.v4.new_output("stream", name="stdout", text=stdout.getvalue()))
-            line = next((f.lineno for f in traceback.extract_tb(err.__traceback__) if f.filename == filename), None)
-            evalue = str(err)
+            error = err
+        outputs = [nbformat.v4.new_output("stream", name="stdout", text=stdout.getvalue())] if stdout.getvalue() else []
+        if error is not None:
+            line = next((f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename == filename), None)
             where = [f"Cell In[{count}], line {line}"] if line else []
-            outputs.append(nbformat.v4.new_output("error", ename=type(err).__name__, evalue=evalue,
-                                                  traceback=where + [f"{type(err).__name__}: {evalue}"]))
-            return outputs
-        if stdout.getvalue():
-            outputs.append(nbformat.v4.new_output("stream", name="stdout", text=stdout.getvalue()))
+            outputs.append(nbformat.v4.new_output("error", ename=type(error).__name__, evalue=str(error),
+                                                  traceback=where + [f"{type(error).__name__}: {error}"]))
         return outputs
