@@ -1,4 +1,6 @@
 """Grading: the checks exercise test cells call, and autograding of whole classes."""
+import contextvars
+
 from .asserts import (
     IntegrityError,
     assert_close,
@@ -17,6 +19,18 @@ def in_kernel(func):
     the student's kernel and passes that, since nothing of the judge's enters the kernel."""
     func.__mlcourse_in_kernel__ = True
     return func
+
+
+JUDGE = contextvars.ContextVar("judge", default=None)  # the judge running a test cell here, if any
+
+
+def run_in_kernel(func, *args, **kwargs):
+    """Call ``func`` (an ``@in_kernel`` function, or one of the given code) in the student's
+    kernel: to build there what the student's code takes (a model, an optimizer), or to read
+    facts of what it built. In the notebook the kernel is here, so this is
+    ``func(*args, **kwargs)``; when graded, the judge asks the kernel and gets data (or a handle)."""
+    judge = JUDGE.get()
+    return func(*args, **kwargs) if judge is None else judge.run_in_kernel(func, *args, **kwargs)
 
 
 # Whole-class autograding pulls in nbgrader, jupyter and SQLAlchemy; loaded on first use only, so

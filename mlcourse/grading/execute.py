@@ -97,10 +97,11 @@ class SandboxedExecute(Execute):
     """nbgrader's ``Execute`` with the kernel in the sandbox, one wall-time limit for the whole
     notebook, a cap on output, and a stopped or dead kernel costing only unfinished cells."""
 
-    def __init__(self, rundir, uid, limits, judged=None, package=None, **kw):
+    def __init__(self, rundir, uid, limits, judged=None, package=None, given=(), **kw):
         super().__init__(**kw)
         self.rundir, self.uid, self.limits = Path(rundir), uid, limits
-        self.judged, self.package, self.judge, self.comm_id = judged, package, None, None  # judged: graded names
+        # judged: graded names (None: tests run in the kernel); given: the given code's functions
+        self.judged, self.given, self.package, self.judge, self.comm_id = judged, given, package, None, None
         self.shutdown_kernel = "immediate"
         # a reply whose last outputs lag (a busy machine) must not fail the notebook, as it does in
         # nbgrader: the reply's status still counts, and floods are caught by the output limit
@@ -272,7 +273,7 @@ class SandboxedExecute(Execute):
         from .judge import Judge
 
         if self.judge is None:
-            self.judge = Judge(run_sync(self._async_send), self.judged, self.nb)
+            self.judge = Judge(run_sync(self._async_send), self.judged, self.nb, self.given)
         cell.outputs, cell.execution_count = [], index + 1
         cell.outputs = self.judge.run_cell(cell, index + 1)
         return cell, resources

@@ -74,7 +74,8 @@ class Grader:
         executor = None
         try:
             self._prepare(rundir, folder)
-            executor = SandboxedExecute(rundir, self.uid, self.limits, spec.judged, self.package, config=self.config)
+            executor = SandboxedExecute(rundir, self.uid, self.limits, spec.judged, self.package, spec.given,
+                                        config=self.config)
             resources = _resources(spec, student, self.ctx, rundir / "work")
             try:
                 nb, resources = executor(nb, resources)

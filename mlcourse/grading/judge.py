@@ -17,6 +17,7 @@ import io
 import linecache
 import textwrap
 import traceback
+import types
 import warnings
 from dataclasses import dataclass
 
@@ -25,12 +26,13 @@ import numpy as np
 from nbclient.exceptions import DeadKernelError
 from nbgrader import utils
 
-from . import asserts, wire
+from . import JUDGE, asserts, wire
 
 CHECKS = ("IntegrityError", "assert_close", "assert_equal", "assert_no_loops", "assert_own_implementation",
           "assert_shape", "check_gradient", "check_gradient_array")
 # names with which a notebook can define or replace a graded name unseen by its source text
 DYNAMIC = {"exec", "eval", "compile", "setattr", "delattr", "globals", "vars", "locals", "__import__"}
+RESERVED = {"np", "in_kernel", "run_in_kernel", *CHECKS}  # what a test cell always sees as the judge's own
 NAMESPACES = {"__dict__", "__globals__", "__code__", "__builtins__", "user_ns", "user_global_ns", "f_globals",
               "f_locals"}
 
@@ -50,6 +52,16 @@ def graded_names(nb):
     for cell in nb.cells:
         if cell.cell_type == "code" and utils.is_solution(cell):
             names += [n for n in defined_names(cell.source) if n not in names]
+    return names
+
+
+def given_names(nb):
+    """Functions and classes the given code cells of an instructor notebook ``nb`` define (helpers
+    the student does not write): a test may use them too, and they too stand for the kernel's."""
+    names = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and not utils.is_solution(cell) and not utils.is_grade(cell):
+            names += [n for n in defined_names(cell.source) if n not in names and n not in RESERVED]
     return names
 
 
@@ -123,6 +135,18 @@ def _exception(ename, evalue):
     return StudentError(f"{ename}: {evalue}")
 
 
+def _module_imports(func):
+    """Import lines for the modules ``func`` reads as globals (``torch``, ``nn``, ``F``), so that
+    its copy in the kernel sees them as the test cell does."""
+    lines = []
+    for name in func.__code__.co_names:
+        value = func.__globals__.get(name)
+        if isinstance(value, types.ModuleType) and name != "np":
+            module = value.__name__
+            lines.append(f"import {module}" if module == name else f"import {module} as {name}")
+    return "".join(line + "\n" for line in lines)
+
+
 class Remote:
     """An object that lives in the student's kernel: calling it, or reading an attribute, asks
     the kernel to do it there and send the result back as data (or as another ``Remote``)."""
@@ -144,20 +168,48 @@ class Remote:
         return f"<{self._label} in your kernel>"
 
 
+def _merge(mine, theirs):
+    """``theirs`` written into ``mine`` in place where their forms agree; the value to keep."""
+    if isinstance(mine, np.ndarray) and isinstance(theirs, np.ndarray) and mine.shape == theirs.shape \
+            and mine.flags.writeable:
+        np.copyto(mine, theirs, casting="unsafe")
+        return mine
+    if type(mine) is dict and isinstance(theirs, dict):
+        for key in [k for k in mine if k not in theirs]:
+            del mine[key]
+        for key, value in theirs.items():
+            mine[key] = _merge(mine.get(key), value)
+        return mine
+    if type(mine) is list and isinstance(theirs, list):
+        mine[:] = [_merge(a, b) for a, b in zip(mine, theirs)] + theirs[len(mine):]
+        return mine
+    return theirs
+
+
 class Judge:
     """Runs the test cells of one submission. ``send(document, buffers) -> (document, buffers)``
     delivers one request to the student's kernel and returns its reply (raising nbclient's
-    DeadKernelError when the kernel dies or is stopped); ``names`` are the graded names and ``nb``
-    the submitted notebook."""
+    DeadKernelError when the kernel dies or is stopped); ``names`` are the graded names, ``given``
+    the given code's functions and ``nb`` the submitted notebook."""
 
-    def __init__(self, send, names, nb):
+    def __init__(self, send, names, nb, given=()):
         self.send, self.names = send, list(names)
         self.submitted = read_submitted(nb, self.names)
+        self.kernel_names = self.names + [n for n in given if n not in self.names]
         self.defined = {}
         self.ns = {"__builtins__": builtins, "__name__": "__judge__", "np": np}
         self.ns.update({name: getattr(asserts, name) for name in CHECKS})
-        from . import in_kernel
-        self.ns["in_kernel"] = in_kernel
+        from . import in_kernel, run_in_kernel
+        self.ns.update(in_kernel=in_kernel, run_in_kernel=run_in_kernel)
+
+    def run_in_kernel(self, func, *args, **kwargs):
+        """``func`` (an ``@in_kernel`` function of a test cell, or a function of the given code)
+        called in the kernel; its value as data or a handle."""
+        if isinstance(func, Remote):
+            return func(*args, **kwargs)
+        if not getattr(func, "__mlcourse_in_kernel__", False):
+            raise TypeError("run_in_kernel runs only functions marked @in_kernel and those of the given code")
+        return Remote(self, self._ref(func), func.__name__)(*args, **kwargs)
 
     def _ref(self, obj):
         if isinstance(obj, Remote):
@@ -166,6 +218,7 @@ class Judge:
             if obj not in self.defined:
                 source = textwrap.dedent(inspect.getsource(obj))
                 source = "\n".join(line for line in source.split("\n") if not line.lstrip().startswith("@"))
+                source = _module_imports(obj) + source
                 made = self.ask({"op": "define", "name": obj.__name__, "source": source})
                 self.defined[obj] = made._ref
             return self.defined[obj]
@@ -192,14 +245,12 @@ class Judge:
 
     @staticmethod
     def _write_back(sent, changed):
-        """Arrays the student's code changed in place change here too (so a test can notice)."""
-        if not isinstance(changed, dict):
-            return
-        for index, theirs in changed.items():
-            mine = sent[int(index)] if str(index).isdigit() and int(index) < len(sent) else None
-            if isinstance(mine, np.ndarray) and isinstance(theirs, np.ndarray) and mine.shape == theirs.shape \
-                    and mine.flags.writeable:
-                np.copyto(mine, theirs, casting="unsafe")
+        """What the student's code changed in the arguments it got (an array's values, a dict's or
+        list's items) changes here too, so that a test can notice."""
+        if isinstance(changed, dict):
+            for index, theirs in changed.items():
+                if str(index).isdigit() and int(index) < len(sent):
+                    _merge(sent[int(index)], theirs)
 
     def _resolve(self, tree):
         if tree["t"] != "handle":
@@ -207,19 +258,19 @@ class Judge:
         return Remote(self, {"t": "handle", "v": int(tree["v"])}, str(tree.get("type", "object"))[:60])
 
     def _bind(self, source):
-        """Bind each graded name the cell uses to the student's object (or unbind it if missing)."""
+        """Bind each graded or given name the cell uses to the kernel's object (or unbind it if missing)."""
         try:
             used = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
         except SyntaxError:
             return
-        for name in [n for n in self.names if n in used]:
+        for name in [n for n in self.kernel_names if n in used]:
             self.ns.pop(name, None)
             try:
                 value = self.ask({"op": "get", "name": name})
             except (KeyError, NameError):
                 continue
             if isinstance(value, Remote):
-                value = Remote(self, value._ref, name, self.submitted[name])
+                value = Remote(self, value._ref, name, self.submitted.get(name))
             self.ns[name] = value
 
     def run_cell(self, cell, count):
@@ -232,9 +283,13 @@ class Judge:
         try:
             code = compile(source, filename, "exec")
             self._bind(source)
-            with contextlib.redirect_stdout(stdout), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                exec(code, self.ns)
+            token = JUDGE.set(self)
+            try:
+                with contextlib.redirect_stdout(stdout), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    exec(code, self.ns)
+            finally:
+                JUDGE.reset(token)
         except DeadKernelError:
             raise
         except Exception as err:  # the cell failed: its outcome, recorded as nbgrader reads it

@@ -157,7 +157,30 @@ def unpack(document, buffers, resolve=None, limit=MAX_BYTES):
         raise ReplyError("the reply is nested too deeply") from None
 
 
+def same(a, b):
+    """Whether two data values are equal, arrays compared by value (NaN equal to NaN)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and \
+            np.array_equal(a, b, equal_nan=a.dtype.kind in "fc" and b.dtype.kind in "fc")
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b if isinstance(a, (bool, int, float, complex, str, type(None))) else a is b
+
+
 # ---- the kernel's side: runs in the sandbox -------------------------------------------------
+
+def _snapshot(value, depth=0):
+    """A copy of an argument that the called code could change in place (an array, or a list or
+    dict holding data), to notice the change; None for anything else."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if depth < MAX_DEPTH and type(value) in (list, dict):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        copies = {k: _snapshot(v, depth + 1) if type(v) in (np.ndarray, list, dict) else v for k, v in items}
+        return copies if isinstance(value, dict) else list(copies.values())
+    return None
 
 TARGET = "mlcourse.judge"  # the comm the judge's requests arrive on
 _HANDLES = Handles()
@@ -204,10 +227,9 @@ def answer(document, buffers, namespace):
                 value = getattr(target, request["attr"])
             else:  # call
                 args, kwargs = request["args"]
-                before = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
+                before = [_snapshot(a) for a in args]
                 value = target(*args, **kwargs)
-                changed = {str(i): a for i, (a, b) in enumerate(zip(args, before))
-                           if b is not None and not np.array_equal(a, b, equal_nan=True)}
+                changed = {str(i): a for i, (a, b) in enumerate(zip(args, before)) if b is not None and not same(a, b)}
                 if changed:
                     reply["args"] = encode(changed, arrays, handle)
             reply["value"] = encode(value, arrays, handle)
