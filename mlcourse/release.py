@@ -1,7 +1,7 @@
 """Release student notebooks: ``nbgrader generate_assignment`` run on a throw-away copy of the
 course, so the instructor's gradebook is never touched, and the result put in ``exercises/``.
 
-``mlcourse release [ASSIGNMENT ...] [--check]``
+``mlcourse release [ASSIGNMENT ...] [--check] [--bundle DIR]``
 """
 import filecmp
 import os
@@ -11,6 +11,8 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,15 +55,61 @@ def generated_course(config, source, assignment, db_url=None, source_directory="
 
 
 def generate(assignment, dest, root=ROOT):
-    """Generate the student version of ``assignment`` into the folder ``dest`` (replaced whole)."""
+    """Generate the student version of ``assignment`` into the folder ``dest`` (replaced whole).
+    The grader's settings in the notebook's metadata (``mlcourse``: judge, answer key) stay out."""
     root, dest = Path(root), Path(dest)
     with generated_course(root / "nbgrader_config.py", root / "solutions" / assignment, assignment) as course:
-        staged = dest.parent / f".{dest.name}.new"
-        shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(course / "exercises" / assignment, staged)
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(staged, dest)
+        for path in (course / "exercises" / assignment).glob("*.ipynb"):
+            nb = nbformat.read(path, as_version=4)
+            if nb.metadata.pop("mlcourse", None) is not None:
+                nbformat.write(nb, path)
+        _replace_folder(course / "exercises" / assignment, dest)
+    return dest
+
+
+def _replace_folder(source, dest):
+    """Put a copy of the folder ``source`` at ``dest``, replacing what was there in one rename."""
+    staged = dest.parent / f".{dest.name}.new"
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(source, staged)
+    if dest.exists():
+        shutil.rmtree(dest)
+    os.replace(staged, dest)
+
+
+BUNDLE_MARK = ".mlcourse-bundle"
+BUNDLE_README = """# {course} exercises
+
+Install the course package (once, in the Python environment you run the notebooks in):
+
+    pip install {wheel}
+    pip install "{wheel}[torch]"   # for 06_architectures, which uses PyTorch
+
+Then open each assignment's notebook, fill in the cells that say `raise NotImplementedError()`
+and run the test cell under each: a failing test says what is wrong. Hand in the notebook.
+"""
+
+
+def write_bundle(dest, names, root=ROOT):
+    """Write what a class receives into the folder ``dest``: per assignment its released folder
+    (notebook and data files), the student wheel, and a README. ``dest`` is replaced whole if it
+    holds an earlier bundle; any other existing folder is refused, so nothing of a user's is lost."""
+    from .student_package import build_wheel
+
+    dest = Path(dest)
+    if dest.exists() and not (dest / BUNDLE_MARK).exists() and any(dest.iterdir()):
+        raise ValueError(f"{dest} exists and is not a bundle written by `mlcourse release --bundle`; "
+                         "choose a new folder (nothing was written)")
+    with tempfile.TemporaryDirectory(prefix="mlcourse-bundle-") as tmp:
+        staged = Path(tmp) / "bundle"
+        for name in names:
+            shutil.copytree(Path(root) / "exercises" / name, staged / name,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        wheel = build_wheel(staged)
+        (staged / "README.md").write_text(BUNDLE_README.format(course="mlcourse", wheel=wheel.name))
+        (staged / BUNDLE_MARK).write_text("written by `mlcourse release --bundle`\n")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _replace_folder(staged, dest)
     return dest
 
 
@@ -78,6 +126,8 @@ def add_parser(sub):
     parser = sub.add_parser("release", help="regenerate exercises/ from solutions/ with nbgrader")
     parser.add_argument("assignment", nargs="*", help="default: every assignment in solutions/")
     parser.add_argument("--check", action="store_true", help="only report whether exercises/ is up to date")
+    parser.add_argument("--bundle", metavar="DIR", help="also write what a class receives into DIR: the released "
+                                                        "notebooks and the student wheel of mlcourse")
     parser.set_defaults(func=run)
 
 
@@ -98,6 +148,9 @@ def run(args):
         else:
             generate(name, ROOT / "exercises" / name)
             print(f"released exercises/{name}")
+    if args.bundle and not args.check:
+        write_bundle(args.bundle, args.assignment or known)
+        print(f"wrote the class bundle to {args.bundle}; check it with `mlcourse check-release --bundle {args.bundle}`")
     if stale:
         print("out of date; run `make` (or `mlcourse release`) to regenerate:\n  " + "\n  ".join(stale), file=sys.stderr)
         return 1

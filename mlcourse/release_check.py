@@ -1,7 +1,8 @@
 """Check that nothing of the answer key reaches students: not the released notebooks in
-``exercises/``, not the built site, not the feedback files.
+``exercises/``, not the built site, not the class bundle and its student wheel, not the
+feedback files.
 
-``mlcourse check-release [--site DIR] [--exercises DIR] [--submitted DIR] [FEEDBACK ...]``
+``mlcourse check-release [--site DIR] [--exercises DIR] [--bundle DIR] [--submitted DIR] [FEEDBACK ...]``
 
 The answer key is read from the instructor notebooks ``solutions/<assignment>/*.ipynb``:
 
@@ -268,6 +269,57 @@ def find_leaks(root=ROOT, exercises_dir=None, site_dir=None, feedback_dirs=(), s
     return leaks
 
 
+def scan_wheel(path, secrets, root=ROOT):
+    """Leaks in a student wheel: a module outside the allow-list, a line of an instructor notebook's
+    solution or hidden test or of an answer key's source (see ``mlcourse.answer_key``), or a
+    definition of a name an assignment grades."""
+    import ast
+    import zipfile
+
+    import nbformat
+
+    from .answer_key import reference_lines
+    from .grading.judge import graded_names
+    from .student_package import STUDENT_MODULES
+
+    reference = reference_lines(root)
+    graded = {n for nb in Path(root, "solutions").glob("*/*.ipynb") for n in graded_names(nbformat.read(nb, 4))}
+    allowed = {f"mlcourse/{name}" for name in STUDENT_MODULES}
+    leaks, shown = [], _display(path, root)
+    with zipfile.ZipFile(path) as wheel:
+        for name in wheel.namelist():
+            where = f"{shown}!{name}"
+            if name not in allowed and not name.split("/")[0].endswith(".dist-info"):
+                leaks.append(Leak(where, 0, "a file outside the student package's allow-list"))
+            text = wheel.read(name).decode("utf-8", errors="replace")
+            for number, line in enumerate(text.splitlines(), 1):
+                key = squeeze(line)
+                if key in secrets:
+                    leaks.append(Leak(where, number, f"line of a {secrets[key].kind} ({secrets[key].origin})"))
+                elif key in reference:
+                    leaks.append(Leak(where, number, f"line of the answer key {reference[key]}"))
+            if name.endswith(".py"):
+                for node in ast.walk(ast.parse(text)):
+                    if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in graded:
+                        leaks.append(Leak(where, node.lineno, f"defines {node.name}, which an assignment grades"))
+    return leaks
+
+
+def find_bundle_leaks(bundle, root=ROOT):
+    """Every leak in a class bundle (``mlcourse release --bundle``): its notebooks and other files
+    as for ``exercises/``, and its wheels by ``scan_wheel``."""
+    bundle, secrets = Path(bundle), answer_key(root)
+    if not bundle.is_dir():
+        raise FileNotFoundError(f"bundle folder {bundle} does not exist")
+    wheels = sorted(bundle.glob("*.whl"))
+    if not wheels:
+        raise FileNotFoundError(f"{bundle} holds no student wheel: write it with `mlcourse release --bundle {bundle}`")
+    leaks = []
+    for path in _files(bundle):
+        leaks += scan_wheel(path, secrets, root) if path.suffix == ".whl" else scan_file(path, secrets, root)
+    return leaks
+
+
 def add_parser(sub):
     parser = sub.add_parser("check-release",
                             help="fail if solutions or hidden tests reach exercises/, the site or feedback")
@@ -276,6 +328,7 @@ def add_parser(sub):
     parser.add_argument("--root", default=str(ROOT), help="course folder holding solutions/ (default %(default)s)")
     parser.add_argument("--exercises", help="released notebooks (default ROOT/exercises)")
     parser.add_argument("--site", help="built site, checked when present (default ROOT/_build/html)")
+    parser.add_argument("--bundle", help="a class bundle written by `mlcourse release --bundle`, checked too")
     parser.add_argument("--submitted", help="submissions, whose own lines a student's feedback may show "
                                             "(default ROOT/submitted when present)")
     parser.set_defaults(func=run)
@@ -293,9 +346,12 @@ def run(args):
         raise FileNotFoundError(f"submissions folder {submitted} does not exist")
     leaks = find_leaks(root, exercises_dir=exercises, site_dir=site if site.exists() else None,
                        feedback_dirs=feedback, submitted_dir=submitted if submitted.exists() else None)
+    bundle = [Path(args.bundle)] if args.bundle else []
+    for folder in bundle:
+        leaks += find_bundle_leaks(folder, root)
     for leak in leaks:
         print(leak)
-    checked = ", ".join(_display(p, root) for p in [exercises] + [site] * site.exists() + feedback)
+    checked = ", ".join(_display(p, root) for p in [exercises] + [site] * site.exists() + feedback + bundle)
     if leaks:
         print(f"check-release: {len(leaks)} leak(s) of the answer key in {checked}", file=sys.stderr)
         return 1
