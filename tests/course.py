@@ -11,6 +11,7 @@ from mlcourse.release import nbgrader
 
 ROOT = Path(__file__).resolve().parent.parent
 WRONG_ANSWERS = Path(__file__).resolve().parent / "wrong_answers"
+INDEPENDENT = Path(__file__).resolve().parent / "independent_solutions"
 # sandboxed class grading runs one test at a time in one pytest-xdist worker: the tests count
 # sandbox processes and run folders, which another class's grading would add to
 SANDBOX_GRADING = pytest.mark.xdist_group("sandbox-grading")
@@ -89,3 +90,15 @@ def apply_mistake(nb, mistake):
             raise AssertionError(f"{mistake['name']}: {edit['old']!r} is not in cell {edit['cell']}")
         cell.source = cell.source.replace(edit["old"], edit["new"])
     return nb
+
+
+def independent_solutions(released, kind=""):
+    """{author label: notebook} for tests/independent_solutions/02_svm<kind>.yaml: the released
+    notebook with each answer cell replaced by that author's source."""
+    out = {}
+    for item in yaml.safe_load((INDEPENDENT / f"02_svm{kind}.yaml").read_text()):
+        nb = nbformat.from_dict(released)
+        for cell_id, source in item["cells"].items():
+            solution_cell(nb, cell_id).source = source
+        out[item["author"].split(":")[0].replace(" ", "_")] = nb
+    return out

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import SANDBOX_GRADING, Course, apply_mistake, graded_cases, solution_cell, wrong_answers
+from course import SANDBOX_GRADING, Course, apply_mistake, graded_cases, independent_solutions, solution_cell, wrong_answers
 from mlcourse.grading import autograde, grade_class
 from mlcourse.course import CourseContext
 from mlcourse.grading.grader import Grader
@@ -88,6 +88,8 @@ def test_scores_match_sequential_nbgrader(base, tmp_path):
     cases = graded_cases(course)
     notebooks = {student: nb for _, student, nb, _ in cases}
     expected = {student: points for _, student, _, points in cases}
+    for student, nb in independent_solutions(course.released).items():  # full marks, and no copies
+        notebooks[student], expected[student] = nb, expected["solution"]
 
     ours = f"sqlite:///{tmp_path}/ours.db"  # the notebooks as an LMS zip, into a fresh gradebook
     report = grade_class(A, course=course.path, submissions=write_zip(tmp_path / "lms.zip", notebooks),
@@ -99,7 +101,11 @@ def test_scores_match_sequential_nbgrader(base, tmp_path):
         assert {c["name"]: c["points"] for c in json.loads(rows[student]["cells"])} == cells
     assert rows["solution"]["status"] == "graded" and rows["solution"]["reason"] == ""
     lines = (tmp_path / "grades.csv").read_text().splitlines()
-    assert lines[0] == "student,score,max_score,status,reason" and len(lines) == len(notebooks) + 1
+    assert lines[0] == "student,score,max_score,status,reason,similar_to" and len(lines) == len(notebooks) + 1
+    flagged = {f.student for f in report.flags}
+    assert "the answer key" in {f.other for f in report.flags if f.student == "solution"}
+    assert flagged.isdisjoint(independent_solutions(course.released)) and "released" not in flagged
+    assert "near-copies in the answer cells" in report.text and "solution,8.0,8.0,graded,," not in lines
     assert len((tmp_path / "grades_cells.csv").read_text().splitlines()) == 3 * len(notebooks) + 1
 
     upload = tmp_path / "upload"

@@ -15,6 +15,7 @@ from mlcourse.course import CourseContext
 from mlcourse.grading import batch, cli, feedback, grader, report, sandbox, store, submission
 from mlcourse.grading import outcome as outcomes
 from mlcourse.grading.spec import AssignmentSpec
+from mlcourse.grading.similarity import Flag
 from mlcourse.grading.submission import Rejected
 from mlcourse.grading.sandbox import Limits
 
@@ -287,15 +288,18 @@ def test_csvs_and_summary(tmp_path):
     rows = [dict(row([outcome("test_a", 2.0, 2.0, "passed"), outcome("test_b", 0.0, 3.0, "not-run", "NotRun: x")]),
                  student="ann", status="timeout", reason="time limit of 5 s reached"),
             dict(row([]), student="bob", status="missing", reason="no notebook submitted", score=0.0)]
-    grades, cells = report.write_csvs(tmp_path / "out" / "grades.csv", rows)
+    flags = [Flag("ann", "the answer key", 0.93), Flag("ann", "cid", 0.81)]
+    grades, cells = report.write_csvs(tmp_path / "out" / "grades.csv", rows, flags)
     assert cells.name == "grades_cells.csv"
-    assert grades.read_text().splitlines() == ["student,score,max_score,status,reason",
-                                               "ann,2.0,5.0,timeout,time limit of 5 s reached",
-                                               "bob,0.0,5.0,missing,no notebook submitted"]
+    assert grades.read_text().splitlines() == ["student,score,max_score,status,reason,similar_to",
+                                               "ann,2.0,5.0,timeout,time limit of 5 s reached,"
+                                               "the answer key (93%); cid (81%)",
+                                               "bob,0.0,5.0,missing,no notebook submitted,"]
     assert cells.read_text().splitlines()[1:] == ["ann,test_a,2.0,2.0,passed,,",
                                                   "ann,test_b,0.0,3.0,not-run,,NotRun: x"]
-    text = report.summary("hw", rows, 1, 0, ["x.ipynb"], (grades, cells))
-    for part in ["2 students, 1 graded now", "timeout", "missing", "time limit of 5 s reached", "x.ipynb"]:
+    text = report.summary("hw", rows, 1, 0, ["x.ipynb"], (grades, cells), flags)
+    for part in ["2 students, 1 graded now", "timeout", "missing", "time limit of 5 s reached", "x.ipynb",
+                 "near-copies in the answer cells", "ann              the answer key (93%); cid (81%)"]:
         assert part in text
     # a late penalty can push a score below 0: it still counts, in the lowest bin
     late = report.summary("hw", [dict(rows[1], score=-1.0)], 1, 0, [], (grades, cells))

@@ -2,6 +2,9 @@
 rest in long-lived worker processes (``pool.py``), and record every result from this process
 alone (one writer, ``store.py``) into nbgrader's gradebook.
 
+Near-copies of the answer key or between students are flagged (``similarity.py``) over every
+submission found, whichever shard is graded, and reported in the summary and CSV, never scored.
+
 Durability: each submission's files (``autograded/``, ``feedback/``) are written first and its
 row in the table ``mlcourse_grading`` (content hash, status, reason, per-cell outcomes) last,
 in the gradebook database itself. nbgrader's own rows are updated in place (one per student
@@ -19,6 +22,7 @@ from .grader import course_limits, ensure_sandbox
 from .outcome import RETRIED, GradeResult, cell_outcomes
 from .pool import WorkerPool
 from .report import ClassReport, summary, write_csvs
+from .similarity import answer_text, class_flags
 from .spec import AssignmentSpec, gradebook_lock, register_assignment
 from .store import Recorder, ResultsTable, content_hash
 from .submission import Submission, find_submissions
@@ -61,11 +65,13 @@ def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=
         with Gradebook(ctx.db_url, ctx.dirs.course_id) as gb:
             roster = {s.id for s in gb.students} | set(previous)
         subs += [Submission(s) for s in sorted(roster - {s.student for s in subs})]
+        contents = {sub.student: sub.read() for sub in subs}
+        flags = class_flags(ctx, spec, {s: answer_text(d) for s, d in contents.items() if d is not None})
         subs = [s for s in subs if in_shard(s.student, shard)]
         recorder = Recorder(ctx, spec, table, feedback)
         todo, rows, skipped = [], {}, 0
         for sub in subs:
-            data = sub.read()
+            data = contents[sub.student]
             chash = content_hash(sub, spec, data, ctx.dirs.ignore)
             old = previous.get(sub.student)
             kept = old and sub.path is None and sub.folder is None
@@ -102,8 +108,9 @@ def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=
                 if bar is not None:
                     bar.close()
         ordered = [rows[s] for s in sorted(rows)]
-        csv_paths = write_csvs(output or ctx.root / "grades.csv", ordered)
-        text = summary(assignment, ordered, len(todo), skipped, ignored, csv_paths)
-        return ClassReport(ordered, len(todo), skipped, ignored, csv_paths, text)
+        flags = [f for f in flags if f.student in rows]
+        csv_paths = write_csvs(output or ctx.root / "grades.csv", ordered, flags)
+        text = summary(assignment, ordered, len(todo), skipped, ignored, csv_paths, flags)
+        return ClassReport(ordered, len(todo), skipped, ignored, csv_paths, text, flags)
     finally:
         table.close()

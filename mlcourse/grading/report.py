@@ -9,17 +9,27 @@ from ..atomic import atomic_open
 from .outcome import STATUSES
 
 
-CSV_FIELDS = ["student", "score", "max_score", "status", "reason"]
+CSV_FIELDS = ["student", "score", "max_score", "status", "reason", "similar_to"]
 CELL_FIELDS = ["student", "cell", "points", "max_points", "outcome", "where", "message"]
 
 
-def write_csvs(path, rows):
-    """One row per student (score, max score, status, reason) at ``path``, and one per student
-    and test cell beside it (``<name>_cells.csv``); returns both paths."""
+def _similar(flags):
+    """{student: "other (93%); ..."} from similarity flags."""
+    out = {}
+    for flag in flags:
+        out[flag.student] = f"{out[flag.student]}; {flag}" if flag.student in out else str(flag)
+    return out
+
+
+def write_csvs(path, rows, flags=()):
+    """One row per student (score, max score, status, reason, near-copies) at ``path``, and one
+    per student and test cell beside it (``<name>_cells.csv``); returns both paths."""
     path = Path(path)
     cells_path = path.with_name(f"{path.stem}_cells{path.suffix or '.csv'}")
+    similar = _similar(flags)
     for target, fields, records in (
-            (path, CSV_FIELDS, [{k: r[k] for k in CSV_FIELDS} for r in rows]),
+            (path, CSV_FIELDS, [{**{k: r[k] for k in CSV_FIELDS[:-1]}, "similar_to": similar.get(r["student"], "")}
+                                for r in rows]),
             (cells_path, CELL_FIELDS, [{"student": r["student"], "cell": c["name"],
                                         **{k: c[k] for k in CELL_FIELDS[2:]}}
                                        for r in rows for c in json.loads(r["cells"])])):
@@ -30,7 +40,7 @@ def write_csvs(path, rows):
     return path, cells_path
 
 
-def summary(assignment, rows, ran, skipped, ignored, csv_paths, bins=5):
+def summary(assignment, rows, ran, skipped, ignored, csv_paths, flags=(), bins=5):
     """The text printed after a run: counts per status, a score histogram, what went wrong."""
     lines = [f"{assignment}: {len(rows)} students, {ran} graded now, {skipped} unchanged since the last run"]
     counts = Counter(r["status"] for r in rows)
@@ -45,6 +55,9 @@ def summary(assignment, rows, ran, skipped, ignored, csv_paths, bins=5):
     if trouble:
         lines += ["", "  not graded cleanly:"]
         lines += [f"  {r['student']:<16} {r['status']:<16} {r['reason'][:160]}" for r in trouble]
+    if flags:
+        lines += ["", "  near-copies in the answer cells (reported, not scored; pairs are listed both ways):"]
+        lines += [f"  {student:<16} {similar}" for student, similar in sorted(_similar(flags).items())]
     if ignored:
         lines += ["", "  ignored files (no usable student id): " + ", ".join(ignored[:10])]
     lines += ["", f"  grades: {csv_paths[0]}   per cell: {csv_paths[1]}"]
@@ -54,10 +67,11 @@ def summary(assignment, rows, ran, skipped, ignored, csv_paths, bins=5):
 @dataclass
 class ClassReport:
     """What a run did: a row per student (as stored), how many ran and how many were unchanged,
-    files ignored, the two CSV paths and the printed summary."""
+    files ignored, the two CSV paths, the printed summary and the near-copies found."""
     rows: list
     ran: int
     skipped: int
     ignored: list
     csv_paths: tuple
     text: str
+    flags: list = ()

@@ -5,7 +5,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -14,7 +14,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests
 from sqlalchemy.engine import make_url
 
-from .judge import graded_names
+from .judge import given_names, graded_names
 
 
 @contextlib.contextmanager
@@ -44,7 +44,8 @@ def gradebook_lock(db_url):
         yield
 
 
-def _source_notebook(ctx, assignment):
+def source_notebook(ctx, assignment):
+    """The path of ``assignment``'s instructor notebook (its one notebook in the source folder)."""
     folder = ctx.source_folder(assignment)
     if not folder.is_dir():
         raise ValueError(f"no assignment {assignment!r} in this course: expected its source folder {folder}")
@@ -56,7 +57,7 @@ def _source_notebook(ctx, assignment):
 
 def _stale(ctx, assignment):
     """Why the gradebook's copy of ``assignment`` must be (re)built from the source, or ''."""
-    path = _source_notebook(ctx, assignment)
+    path = source_notebook(ctx, assignment)
     url = make_url(ctx.db_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
         return "no gradebook yet"
@@ -122,7 +123,9 @@ class AssignmentSpec:
     order: ids of all nbgrader cells in notebook order; hidden_lines: stripped lines that only
     hidden tests contain; fingerprint: hash of cells, checksums and points; judged: the names
     the answer cells define, when the source notebook's metadata asks for the judge
-    (``"mlcourse": {"judge": "outside"}``: test cells run in the grader, see ``judge.py``), else None.
+    (``"mlcourse": {"judge": "outside"}``: test cells run in the grader, see ``judge.py``), else None;
+    given: the functions its given code cells define, which judged test cells may use too;
+    answer_key: the dotted names of the reference objects its source notebook lists (``answer_key.py``).
     """
     assignment: str
     notebook: str
@@ -134,6 +137,8 @@ class AssignmentSpec:
     delimiters: tuple
     fingerprint: str
     judged: list = None
+    given: list = field(default_factory=list)
+    answer_key: list = field(default_factory=list)
 
     @property
     def max_score(self):
@@ -154,13 +159,15 @@ class AssignmentSpec:
             sources = {c.name: (c.source, c.checksum, c.locked) for c in nb.source_cells}
             name, kernelspec = nb.name, nb.kernelspec
         try:
-            source_nb = nbformat.read(_source_notebook(ctx, assignment), as_version=4)
+            source_nb = nbformat.read(source_notebook(ctx, assignment), as_version=4)
             order = [c.metadata["nbgrader"]["grade_id"] for c in source_nb.cells
                      if c.metadata.get("nbgrader", {}).get("grade_id") in sources]
-            judged = graded_names(source_nb) if source_nb.metadata.get("mlcourse", {}).get("judge") == "outside" \
-                else None
+            judged, given = None, []
+            if source_nb.metadata.get("mlcourse", {}).get("judge") == "outside":
+                judged, given = graded_names(source_nb), given_names(source_nb)
+            answer_key = list(source_nb.metadata.get("mlcourse", {}).get("answer_key", []))
         except (ValueError, OSError):
-            order, judged = [], None
+            order, judged, given, answer_key = [], None, [], []
         order += sorted(set(sources) - set(order))
         delimiters = _delimiters(ctx.config)
         released, hidden, visible = {}, set(), set()
@@ -171,8 +178,9 @@ class AssignmentSpec:
             if locked:
                 released[cell_id] = ["\n".join(line for line, is_hidden in lines if not is_hidden), source]
         digest = hashlib.sha256(json.dumps(
-            [sorted((k, v[1], points.get(k)) for k, v in sources.items()), kernelspec, judged]).encode())
+            [sorted((k, v[1], points.get(k)) for k, v in sources.items()), kernelspec, judged, given]).encode())
         return cls(assignment=assignment, notebook=name,
                    grade_cells={k: points[k] for k in order if k in points}, solution_cells=solutions,
                    released=released, order=order, hidden_lines=sorted(hidden - visible - {""}),
-                   delimiters=delimiters, fingerprint=digest.hexdigest(), judged=judged)
+                   delimiters=delimiters, fingerprint=digest.hexdigest(), judged=judged, given=given,
+                   answer_key=answer_key)
