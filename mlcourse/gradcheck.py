@@ -15,7 +15,7 @@ def rel_error(x, y):
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
-def _check_input(x):
+def check_probe_input(x):
     """Raise unless x is a float NumPy array: probes change it in place, and an integer array
     would round x[i] +- h back to x[i] and give a zero gradient."""
     if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
@@ -41,7 +41,7 @@ def eval_numerical_gradient(f, x, h=1e-5):
     x: array of any shape (modified during probing, restored after each entry).
     Returns an array of x's shape: df/dx by central differences.
     """
-    _check_input(x)
+    check_probe_input(x)
     grad = np.zeros_like(x, dtype=np.float64)
     for i in np.ndindex(x.shape):
         plus, minus = _probe(f, x, i, h)
@@ -55,7 +55,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     x: input array; df: upstream gradient, the shape of f(x).
     Returns an array of x's shape.
     """
-    _check_input(x)
+    check_probe_input(x)
     grad = np.zeros_like(x, dtype=np.float64)
     for i in np.ndindex(x.shape):
         plus, minus = _probe(f, x, i, h)
@@ -69,7 +69,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, verbos
     f: scalar function of x; analytic_grad: array of x's shape; seed picks the entries;
     verbose prints each comparison. Returns the list of relative errors, one per checked entry.
     """
-    _check_input(x)
+    check_probe_input(x)
     check_shape("analytic_grad", analytic_grad, x.shape, "x's shape")
     rng = np.random.default_rng(seed)
     errors = []

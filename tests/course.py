@@ -1,6 +1,7 @@
 """A throw-away nbgrader course for tests: release an assignment, submit notebooks for
 made-up students, autograde them with the real nbgrader CLI, and read back per-cell scores."""
 import shutil
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -102,3 +103,11 @@ def independent_solutions(released, kind=""):
             solution_cell(nb, cell_id).source = source
         out[item["author"].split(":")[0].replace(" ", "_")] = nb
     return out
+
+
+def write_zip(path, notebooks):
+    """A zip of {student: notebook} as an LMS exports it (``export/<student>.ipynb``)."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for student, nb in notebooks.items():
+            archive.writestr(f"export/{student}.ipynb", nbformat.writes(nb))
+    return path

@@ -14,13 +14,13 @@ import sys
 import threading
 import time
 import uuid
-import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from course import SANDBOX_GRADING, Course, apply_mistake, graded_cases, independent_solutions, solution_cell, wrong_answers
+from course import (SANDBOX_GRADING, Course, apply_mistake, graded_cases, independent_solutions, solution_cell,
+                    write_zip, wrong_answers)
 from mlcourse.grading import autograde, grade_class
 from mlcourse.course import CourseContext
 from mlcourse.grading.grader import Grader
@@ -64,13 +64,6 @@ def prepend(nb, cell, code):
 
 def index_of(nb, grade_id):
     return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
-def write_zip(path, notebooks):
-    with zipfile.ZipFile(path, "w") as archive:
-        for student, nb in notebooks.items():
-            archive.writestr(f"export/{student}.ipynb", nbformat.writes(nb))
-    return path
 
 
 def gradebook_scores(db, students):

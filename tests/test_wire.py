@@ -51,3 +51,46 @@ def test_object_arrays_oversized_and_deep_replies_are_rejected():
         wire.unpack({"value": deep, "arrays": 0}, [])
     with pytest.raises(TypeError, match="not data"):
         wire.encode(object(), [])
+
+
+def in_process_judge(namespace, source):
+    """A Judge whose "kernel" is ``wire.answer`` over ``namespace`` in this process, counting
+    requests; ``source`` is the notebook's answer cell defining the graded names."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from mlcourse.grading.judge import Judge, defined_names
+
+    sent = []
+
+    def send(document, buffers):
+        sent.append(document["op"])
+        return wire.answer(document, buffers, namespace)
+
+    cell = new_code_cell(source, metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "answer"}})
+    exec(source, namespace)
+    return Judge(send, defined_names(source), new_notebook(cells=[cell])), sent
+
+
+def test_a_numerical_gradient_check_sends_its_probes_in_one_request():
+    from nbformat.v4 import new_code_cell
+
+    judge, sent = in_process_judge({"np": np}, "def loss(W, X):\n    return np.sum((X @ W) ** 2), 2 * X.T @ (X @ W)")
+    test = ("rng = np.random.default_rng(0)\nW, X = rng.standard_normal((4, 3)), rng.standard_normal((5, 4))\n"
+            "check_gradient('dW', lambda w: loss(w, X)[0], W, loss(W, X)[1])\n"
+            "from mlcourse.gradcheck import eval_numerical_gradient\n"
+            "from mlcourse.grading.asserts import _numerical_gradient\n"
+            "one_by_one = eval_numerical_gradient(lambda w: loss(w, X)[0], W)\n"
+            "assert np.array_equal(_numerical_gradient(lambda w: loss(w, X)[0], W, 1e-5), one_by_one)\n")
+    outputs = judge.run_cell(new_code_cell(test, metadata={"nbgrader": {"grade": True, "grade_id": "t"}}), 1)
+    assert outputs == [] and sent.count("calls") == 2  # the check's probes, then the comparison's
+    assert sent.count("call") == 1 + 2 * 12  # loss(W, X) once, then gradcheck's own probes one by one
+
+
+def test_probes_that_do_more_than_call_and_index_run_one_by_one():
+    from nbformat.v4 import new_code_cell
+
+    judge, sent = in_process_judge({"np": np}, "def f(w):\n    return np.sum(w ** 3)")
+    test = ("w = np.array([1.0, -2.0, 0.5])\n"
+            "check_gradient('df', lambda v: 2.0 * f(v), w, 6.0 * w ** 2, tol=1e-6)\n")
+    outputs = judge.run_cell(new_code_cell(test, metadata={"nbgrader": {"grade": True, "grade_id": "t"}}), 1)
+    assert outputs == [] and "calls" not in sent and sent.count("call") == 6

@@ -157,6 +157,8 @@ class Remote:
             self.__dict__["__judged__"] = submitted
 
     def __call__(self, *args, **kwargs):
+        if self._judge.deferred is not None:  # collecting the probes of a numerical gradient
+            return Deferred(self._judge.deferred, [self, _copied(list(args)), _copied(kwargs), []])
         return self._judge.ask({"op": "call", "value": self, "args": [list(args), kwargs]}, writeback=args)
 
     def __getattr__(self, attr):
@@ -186,6 +188,32 @@ def _merge(mine, theirs):
     return theirs
 
 
+def _copied(value):
+    """``value`` with its arrays and containers copied (what a later call may not change)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if type(value) in (list, tuple):
+        return type(value)(_copied(v) for v in value)
+    if type(value) is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    return value
+
+
+class Deferred:
+    """A call of the student's code recorded, not yet made, and the indexing applied to its
+    result; anything else done with it ends the recording (the probes then run one by one)."""
+
+    def __init__(self, calls, call):
+        self._calls, self._call = calls, call
+        calls.append(call)
+
+    def __getitem__(self, key):
+        if not isinstance(key, (int, str)) or self._call is not self._calls[-1]:
+            raise TypeError("only a plain index of the last call is recorded")
+        self._call[3].append(key)
+        return self
+
+
 class Judge:
     """Runs the test cells of one submission. ``send(document, buffers) -> (document, buffers)``
     delivers one request to the student's kernel and returns its reply (raising nbclient's
@@ -196,11 +224,38 @@ class Judge:
         self.send, self.names = send, list(names)
         self.submitted = read_submitted(nb, self.names)
         self.kernel_names = self.names + [n for n in given if n not in self.names]
+        self.deferred = None  # the calls being recorded by probe_all
         self.defined = {}
         self.ns = {"__builtins__": builtins, "__name__": "__judge__", "np": np}
         self.ns.update({name: getattr(asserts, name) for name in CHECKS})
         from . import in_kernel, run_in_kernel
         self.ns.update(in_kernel=in_kernel, run_in_kernel=run_in_kernel)
+
+    def probe_all(self, f, x, h):
+        """[(f(x + h e_i), f(x - h e_i)) for each index i of x], with f's calls of the student's code
+        sent in a few requests instead of two each; None when f does more than call the student's
+        code and index the result (the caller then probes one by one)."""
+        points = []
+        for i in np.ndindex(x.shape):
+            for step in (h, -h):
+                point = x.copy()
+                point[i] = x[i] + step
+                points.append(point)
+        self.deferred, results = [], []
+        try:
+            results = [f(point) for point in points]
+        except (TypeError, AttributeError, IndexError, KeyError):
+            return None
+        finally:
+            calls, self.deferred = self.deferred, None
+        if len(calls) != len(points) or any(not isinstance(r, Deferred) or r._call is not c
+                                            for r, c in zip(results, calls)):
+            return None
+        values, per_request = [], max(1, wire.MAX_BYTES // 4 // max(1, 2 * x.nbytes))
+        for start in range(0, len(calls), per_request):
+            values += self.ask({"op": "calls", "args": calls[start:start + per_request]})
+        values = [np.copy(v) for v in values]
+        return list(zip(values[0::2], values[1::2]))
 
     def run_in_kernel(self, func, *args, **kwargs):
         """``func`` (an ``@in_kernel`` function of a test cell, or a function of the given code)
