@@ -4,15 +4,20 @@ course, so the instructor's gradebook is never touched, and the result put in ``
 ``mlcourse release [ASSIGNMENT ...] [--check] [--bundle DIR]``
 """
 import filecmp
+import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
+
+from .atomic import atomic_open
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,15 +61,59 @@ def generated_course(config, source, assignment, db_url=None, source_directory="
 
 def generate(assignment, dest, root=ROOT):
     """Generate the student version of ``assignment`` into the folder ``dest`` (replaced whole).
-    The grader's settings in the notebook's metadata (``mlcourse``: judge, answer key) stay out."""
+    The grader's settings in the notebook's metadata (``mlcourse``: judge, answer key) stay out.
+    A file in ``dest`` that someone edited since release wrote it is first copied to
+    ``root/backups/`` (see ``keep_edits``)."""
     root, dest = Path(root), Path(dest)
     with generated_course(root / "nbgrader_config.py", root / "solutions" / assignment, assignment) as course:
-        for path in (course / "exercises" / assignment).glob("*.ipynb"):
+        fresh = course / "exercises" / assignment
+        for path in fresh.glob("*.ipynb"):
             nb = nbformat.read(path, as_version=4)
             if nb.metadata.pop("mlcourse", None) is not None:
                 nbformat.write(nb, path)
-        _replace_folder(course / "exercises" / assignment, dest)
+        keep_edits(fresh, dest, root / "backups")
+        _replace_folder(fresh, dest)
+        _record(dest)
     return dest
+
+
+RECORD = ".released.json"  # beside the released folders: {assignment/file: sha256 of what release wrote}
+
+
+def _sha(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _record(dest):
+    record_path = dest.parent / RECORD
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    record = {k: v for k, v in record.items() if not k.startswith(f"{dest.name}/")}
+    record.update({f"{dest.name}/{p.relative_to(dest).as_posix()}": _sha(p) for p in sorted(dest.rglob("*"))
+                   if p.is_file()})
+    with atomic_open(record_path, "w") as out:
+        json.dump(record, out, indent=1, sort_keys=True)
+
+
+def keep_edits(fresh, dest, backups):
+    """Copy to ``backups/<time>/<assignment>/`` every file of ``dest`` that release is about to
+    replace or remove and that is neither what it will write (``fresh``) nor what it last wrote
+    there (its recorded checksum): someone edited it. Says where; returns the copies."""
+    fresh, dest = Path(fresh), Path(dest)
+    record_path = dest.parent / RECORD
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    kept = []
+    for path in sorted(p for p in dest.rglob("*") if p.is_file()) if dest.is_dir() else []:
+        rel = path.relative_to(dest)
+        same = (fresh / rel).is_file() and (fresh / rel).read_bytes() == path.read_bytes()
+        if same or record.get(f"{dest.name}/{rel.as_posix()}") == _sha(path):
+            continue
+        target = Path(backups) / stamp / dest.name / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        kept.append(target)
+        print(f"{path} was edited since it was released; your version is kept at {target}", file=sys.stderr)
+    return kept
 
 
 def _replace_folder(source, dest):

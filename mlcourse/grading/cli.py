@@ -1,6 +1,6 @@
 """``mlcourse grade ASSIGNMENT``: autograde a whole class (see ``batch.py``).
 
-Registered in ``mlcourse/cli.py``'s COMMANDS as ``"grade": "mlcourse.grading.cli"``; ``main``
+Registered in ``mlcourse/cli/__init__.py``'s COMMANDS as ``"grade": "mlcourse.grading.cli"``; ``main``
 runs it alone: ``python -m mlcourse.grading.cli 02_svm --workers 2``.
 """
 import argparse

@@ -11,6 +11,7 @@ COMMANDS = {
     "train": "mlcourse.train_cli",
     "grade": "mlcourse.grading.cli",
     "check-release": "mlcourse.release_check",
+    "start": "mlcourse.cli.start",
 }
 
 
