@@ -94,3 +94,14 @@ def test_probes_that_do_more_than_call_and_index_run_one_by_one():
             "check_gradient('df', lambda v: 2.0 * f(v), w, 6.0 * w ** 2, tol=1e-6)\n")
     outputs = judge.run_cell(new_code_cell(test, metadata={"nbgrader": {"grade": True, "grade_id": "t"}}), 1)
     assert outputs == [] and "calls" not in sent and sent.count("call") == 6
+
+
+def test_a_batch_reply_without_one_value_per_probe_fails_the_cell():
+    from nbformat.v4 import new_code_cell
+
+    judge, _ = in_process_judge({"np": np}, "def f(w):\n    return np.sum(w ** 2)")
+    honest = judge.send
+    judge.send = lambda document, buffers: reply([]) if document["op"] == "calls" else honest(document, buffers)
+    test = "w = np.ones(3)\ncheck_gradient('df', lambda v: f(v), w, np.zeros(3))\n"
+    outputs = judge.run_cell(new_code_cell(test, metadata={"nbgrader": {"grade": True, "grade_id": "t"}}), 1)
+    assert outputs[-1]["ename"] == "ReplyError" and "one value per call" in outputs[-1]["evalue"]

@@ -253,7 +253,10 @@ class Judge:
             return None
         values, per_request = [], max(1, wire.MAX_BYTES // 4 // max(1, 2 * x.nbytes))
         for start in range(0, len(calls), per_request):
-            values += self.ask({"op": "calls", "args": calls[start:start + per_request]})
+            batch = self.ask({"op": "calls", "args": calls[start:start + per_request]})
+            if not isinstance(batch, list) or len(batch) != len(calls[start:start + per_request]):
+                raise wire.ReplyError("the reply to a batch of calls does not hold one value per call")
+            values += batch
         values = [np.copy(v) for v in values]
         return list(zip(values[0::2], values[1::2]))
 
