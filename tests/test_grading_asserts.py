@@ -102,3 +102,10 @@ def test_integrity_checks_classes_through_bases_and_methods():
         assert_own_implementation("WrappingBlock", WrappingBlock)
     with pytest.raises(IntegrityError, match="built on mlcourse.scratch.linear.LinearSVM"):
         assert_own_implementation("InheritingBlock", InheritingBlock)
+
+
+def test_assert_equal_shows_numpy_values_as_plain_python():
+    with pytest.raises(AssertionError, match=r"first at index \(1,\): expected 'b1', got 'b2'$"):
+        assert_equal("keys of grads", np.array(["W1", "b2"]), ["W1", "b1"])
+    with pytest.raises(AssertionError, match=r"^count: expected 4, got 3$"):
+        assert_equal("count", np.int64(3), 4)

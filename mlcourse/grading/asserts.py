@@ -17,6 +17,11 @@ def _fmt(value):
     return np.array2string(np.asarray(value), precision=6, threshold=20, edgeitems=3)
 
 
+def _plain(value):
+    """A NumPy scalar as the Python value it holds, so messages read 'W1', not np.str_('W1')."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def assert_shape(name, actual, expected_shape):
     """``actual`` must be an array of ``expected_shape``."""
     if not hasattr(actual, "shape"):
@@ -63,7 +68,7 @@ def assert_equal(name, actual, expected):
     """Exact equality, for labels, counts and shapes."""
     if np.ndim(expected) == 0:
         if actual != expected:
-            raise AssertionError(f"{name}: expected {expected!r}, got {actual!r}")
+            raise AssertionError(f"{name}: expected {_plain(expected)!r}, got {_plain(actual)!r}")
         return
     assert_shape(name, np.asarray(actual), np.shape(expected))
     actual, expected = np.asarray(actual), np.asarray(expected)
@@ -71,7 +76,7 @@ def assert_equal(name, actual, expected):
     if len(bad):
         where = tuple(int(i) for i in bad[0])
         raise AssertionError(f"{name}: {len(bad)} of {expected.size} entries differ; first at index {where}: "
-                             f"expected {expected[where]!r}, got {actual[where]!r}")
+                             f"expected {_plain(expected[where])!r}, got {_plain(actual[where])!r}")
 
 
 def _numerical_gradient(f, x, h, dout=None):
