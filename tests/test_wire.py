@@ -67,8 +67,9 @@ def in_process_judge(namespace, source):
         return wire.answer(document, buffers, namespace)
 
     cell = new_code_cell(source, metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "answer"}})
-    exec(source, namespace)
-    return Judge(send, defined_names(source), new_notebook(cells=[cell])), sent
+    plain = "\n".join("" if line.startswith("%") else line for line in source.split("\n"))
+    exec(plain, namespace)
+    return Judge(send, defined_names(plain), new_notebook(cells=[cell])), sent
 
 
 def test_a_numerical_gradient_check_sends_its_probes_in_one_request():
@@ -105,3 +106,13 @@ def test_a_batch_reply_without_one_value_per_probe_fails_the_cell():
     test = "w = np.ones(3)\ncheck_gradient('df', lambda v: f(v), w, np.zeros(3))\n"
     outputs = judge.run_cell(new_code_cell(test, metadata={"nbgrader": {"grade": True, "grade_id": "t"}}), 1)
     assert outputs[-1]["ename"] == "ReplyError" and "one value per call" in outputs[-1]["evalue"]
+
+
+def test_a_loop_is_reported_at_its_line_in_the_students_cell():
+    from nbformat.v4 import new_code_cell
+
+    source = "# my vectorized loss\n%time\n\ndef loss(x):\n    total = 0\n    for v in x:\n        total += v\n    return total"
+    judge, _ = in_process_judge({"np": np}, source)
+    outputs = judge.run_cell(new_code_cell("assert_no_loops('loss', loss)",
+                                           metadata={"nbgrader": {"grade": True, "grade_id": "t"}}), 1)
+    assert "line 6 of its cell has a For" in outputs[-1]["evalue"]

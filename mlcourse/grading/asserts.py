@@ -199,8 +199,11 @@ ALLOWED_HELPERS = {"rel_error"}
 def assert_no_loops(name, func):
     """``func`` must contain no ``for``/``while`` loop or comprehension (the vectorized versions)."""
     source = _source(func)
+    submitted = _judged(func)
+    code = getattr(func, "__code__", None)
+    first = submitted.first_line if submitted is not None else code.co_firstlineno if code is not None else 1
     loops = (ast.For, ast.While, ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, loops):
-            raise AssertionError(f"{name} must not use Python loops, but line {node.lineno} of it has a "
-                                 f"{type(node).__name__}. Use array operations instead.")
+            raise AssertionError(f"{name} must not use Python loops, but line {first + node.lineno - 1} of its "
+                                 f"cell has a {type(node).__name__}. Use array operations instead.")

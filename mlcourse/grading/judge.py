@@ -67,10 +67,11 @@ def given_names(nb):
 
 @dataclass
 class Submitted:
-    """What the submitted source says of one graded name: its definition's text, or why that
-    text cannot be trusted to be what runs (``problem``)."""
+    """What the submitted source says of one graded name: its definition's text, the line of its
+    cell that text starts on, or why that text cannot be trusted to be what runs (``problem``)."""
     source: str
     problem: str = ""
+    first_line: int = 1
 
 
 def read_submitted(nb, names):
@@ -79,7 +80,7 @@ def read_submitted(nb, names):
     for cell in nb.cells:
         if cell.cell_type != "code" or (utils.is_grade(cell) and not utils.is_solution(cell)):
             continue
-        text = "\n".join(line for line in cell.source.split("\n") if not line.lstrip().startswith(("%", "!")))
+        text = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.split("\n"))
         cell_id = cell.metadata.get("nbgrader", {}).get("grade_id", "a cell of yours")
         try:
             tree = ast.parse(text)
@@ -90,7 +91,8 @@ def read_submitted(nb, names):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 found = node.name
                 if node in tree.body and found in bindings:
-                    sources.setdefault(found, []).append(ast.get_source_segment(text, node))
+                    start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                    sources.setdefault(found, []).append((ast.get_source_segment(text, node), start))
             elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
                 found = node.id
             elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
@@ -117,7 +119,7 @@ def read_submitted(nb, names):
             where = ", ".join(bindings[name]) or "no cell"
             problem = (f"{name} must be defined exactly once, by its def or class in its answer cell; "
                        f"it is bound in {where}")
-        out[name] = Submitted(textwrap.dedent(defs[0]) if defs else "", problem)
+        out[name] = Submitted(textwrap.dedent(defs[0][0]) if defs else "", problem, defs[0][1] if defs else 1)
     return out
 
 
