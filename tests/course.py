@@ -111,3 +111,14 @@ def write_zip(path, notebooks):
         for student, nb in notebooks.items():
             archive.writestr(f"export/{student}.ipynb", nbformat.writes(nb))
     return path
+
+
+def visible_only(nb):
+    """``nb`` with the hidden tests of its test cells removed (what a student's copy runs)."""
+    from mlcourse.grading.spec import split_hidden
+
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.source = "\n".join(line for line, hidden in split_hidden(cell.source) if not hidden)
+    return nb

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mlcourse.grading.spec import split_hidden
+from course import visible_only
 from mlcourse.release import BUNDLE_MARK, assignments, write_bundle
 from mlcourse.release_check import answer_key, find_bundle_leaks, scan_wheel
 from mlcourse.student_package import STUDENT_MODULES, wheel_name
@@ -64,15 +64,6 @@ def test_check_release_finds_reference_code_planted_in_the_wheel(bundle, root, t
     assert any("outside the student package's allow-list" in r for r in reasons)
     assert any("line of the answer key mlcourse.scratch.linear.svm_loss_vectorized" in r for r in reasons)
     assert any("defines add_forward, which an assignment grades" in r for r in reasons)
-
-
-def visible_only(nb):
-    """``nb`` with the hidden tests of its test cells removed (what a student's copy runs)."""
-    nb = nbformat.from_dict(nb)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
-            cell.source = "\n".join(line for line, hidden in split_hidden(cell.source) if not hidden)
-    return nb
 
 
 @pytest.fixture(scope="module")
