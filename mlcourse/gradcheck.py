@@ -35,6 +35,16 @@ def _probe(f, x, i, h):
     return plus, minus
 
 
+def gradient_from_probes(x, probes, h, df=None):
+    """Central differences from ``probes``, the pairs (f(x + h e_i), f(x - h e_i)) for each index
+    i of x in ``np.ndindex`` order: df/dx, or for an array-valued f (``df`` its upstream
+    gradient) the gradient of sum(f(x) * df). Returns an array of x's shape."""
+    grad = np.zeros_like(x, dtype=np.float64)
+    for i, (plus, minus) in zip(np.ndindex(x.shape), probes):
+        grad[i] = (plus - minus) / (2 * h) if df is None else np.sum((plus - minus) * df) / (2 * h)
+    return grad
+
+
 def eval_numerical_gradient(f, x, h=1e-5):
     """Gradient of a scalar function ``f`` at ``x``.
 
@@ -42,11 +52,7 @@ def eval_numerical_gradient(f, x, h=1e-5):
     Returns an array of x's shape: df/dx by central differences.
     """
     check_probe_input(x)
-    grad = np.zeros_like(x, dtype=np.float64)
-    for i in np.ndindex(x.shape):
-        plus, minus = _probe(f, x, i, h)
-        grad[i] = (plus - minus) / (2 * h)
-    return grad
+    return gradient_from_probes(x, (_probe(f, x, i, h) for i in np.ndindex(x.shape)), h)
 
 
 def eval_numerical_gradient_array(f, x, df, h=1e-5):
@@ -56,11 +62,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     Returns an array of x's shape.
     """
     check_probe_input(x)
-    grad = np.zeros_like(x, dtype=np.float64)
-    for i in np.ndindex(x.shape):
-        plus, minus = _probe(f, x, i, h)
-        grad[i] = np.sum((plus - minus) * df) / (2 * h)
-    return grad
+    return gradient_from_probes(x, (_probe(f, x, i, h) for i in np.ndindex(x.shape)), h, df)
 
 
 def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=0, verbose=False):

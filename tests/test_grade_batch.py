@@ -81,7 +81,8 @@ def test_scores_match_sequential_nbgrader(base, tmp_path):
     cases = graded_cases(course)
     notebooks = {student: nb for _, student, nb, _ in cases}
     expected = {student: points for _, student, _, points in cases}
-    for student, nb in independent_solutions(course.released).items():  # full marks, and no copies
+    independent = independent_solutions(course.released)
+    for student, nb in independent.items():  # full marks, and no copies
         notebooks[student], expected[student] = nb, expected["solution"]
 
     ours = f"sqlite:///{tmp_path}/ours.db"  # the notebooks as an LMS zip, into a fresh gradebook
@@ -97,7 +98,7 @@ def test_scores_match_sequential_nbgrader(base, tmp_path):
     assert lines[0] == "student,score,max_score,status,reason,similar_to" and len(lines) == len(notebooks) + 1
     flagged = {f.student for f in report.flags}
     assert "the answer key" in {f.other for f in report.flags if f.student == "solution"}
-    assert flagged.isdisjoint(independent_solutions(course.released)) and "released" not in flagged
+    assert flagged.isdisjoint(independent) and "released" not in flagged
     assert "near-copies in the answer cells" in report.text and "solution,8.0,8.0,graded,," not in lines
     assert len((tmp_path / "grades_cells.csv").read_text().splitlines()) == 3 * len(notebooks) + 1
 

@@ -6,7 +6,7 @@ import textwrap
 
 import numpy as np
 
-from ..gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
+from ..gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, gradient_from_probes, rel_error
 
 
 class IntegrityError(AssertionError):
@@ -88,10 +88,7 @@ def _numerical_gradient(f, x, h, dout=None):
     probes = judge.probe_all(f, x, h) if judge is not None else None
     if probes is None:
         return eval_numerical_gradient(f, x, h=h) if dout is None else eval_numerical_gradient_array(f, x, dout, h=h)
-    grad = np.zeros_like(x, dtype=np.float64)
-    for i, (plus, minus) in zip(np.ndindex(x.shape), probes):
-        grad[i] = (plus - minus) / (2 * h) if dout is None else np.sum((plus - minus) * dout) / (2 * h)
-    return grad
+    return gradient_from_probes(x, probes, h, dout)
 
 
 def check_gradient(name, f, x, analytic, tol=1e-7, h=1e-5):
