@@ -11,6 +11,7 @@ from mlcourse.grading import (
     assert_equal,
     assert_no_loops,
     assert_own_implementation,
+    assert_returns,
     assert_shape,
     check_gradient,
 )
@@ -41,6 +42,30 @@ def test_assert_close_explains_shape_none_and_scalar_mistakes():
         assert_close("loss", 2.9, 5.266666666666667)
     with pytest.raises(AssertionError, match="nan or inf"):
         assert_close("p", np.array([np.nan]), np.array([0.5]))
+
+
+def test_large_arrays_are_shown_by_their_differing_entries():
+    expected = np.zeros((2, 4, 4, 4))
+    actual = expected.copy()
+    actual[0, 1, 2, 3], actual[1, 3, 3, 3] = 2.0, -1.0
+    with pytest.raises(AssertionError) as failure:
+        assert_close("out", actual, expected)
+    message = str(failure.value)
+    assert "at (0, 1, 2, 3): expected 0, got 2" in message and "at (1, 3, 3, 3): expected 0, got -1" in message
+    assert len(message.splitlines()) == 4
+
+
+def test_assert_returns_names_what_the_function_must_return():
+    out, cache = assert_returns("conv_forward_naive", (np.ones(2), "c"), "out", "cache")
+    assert cache == "c"
+    with pytest.raises(AssertionError, match=r"^conv_forward_naive must return \(out, cache\), got one array"):
+        assert_returns("conv_forward_naive", np.ones((2, 3)), "out", "cache")
+    with pytest.raises(AssertionError, match="got None. Did you forget a return statement"):
+        assert_returns("add_forward", None, "out", "cache")
+    with pytest.raises(AssertionError, match=r"add_forward must return \(out, cache\), got one float"):
+        assert_returns("add_forward", 3.0, "out", "cache")
+    with pytest.raises(AssertionError, match=r"2 values, got 3"):
+        assert_returns("affine_forward", (1, 2, 3), "out", "cache")
 
 
 def test_check_gradient_catches_a_wrong_gradient():

@@ -7,6 +7,7 @@ from .asserts import (
     assert_equal,
     assert_no_loops,
     assert_own_implementation,
+    assert_returns,
     assert_shape,
     check_gradient,
     check_gradient_array,

@@ -31,6 +31,21 @@ def assert_shape(name, actual, expected_shape):
         raise AssertionError(f"{name}: expected shape {tuple(expected_shape)}, got shape {tuple(actual.shape)}")
 
 
+def assert_returns(name, result, *parts):
+    """``result``, what ``name`` returned, must be a tuple of the values named in ``parts``, e.g.
+    ``out, cache = assert_returns("conv_forward_naive", conv_forward_naive(x, w, b, p), "out", "cache")``."""
+    wanted = f"({', '.join(parts)})"
+    if result is None:
+        raise AssertionError(f"{name} must return {wanted}, got None. Did you forget a return statement?")
+    if not isinstance(result, (tuple, list)):
+        got = "one array" if hasattr(result, "shape") else f"one {type(result).__name__}"
+        raise AssertionError(f"{name} must return {wanted}, got {got}. Return them together: "
+                             f"return {', '.join(parts)}")
+    if len(result) != len(parts):
+        raise AssertionError(f"{name} must return {wanted}, {len(parts)} values, got {len(result)}")
+    return tuple(result)
+
+
 def assert_close(name, actual, expected, tol=1e-7):
     """``actual`` must match ``expected`` in shape and to relative error ``tol``."""
     if actual is None:
@@ -54,14 +69,22 @@ def assert_close(name, actual, expected, tol=1e-7):
         raise AssertionError(f"{name}: expected {float(expected):.8g}, got {float(actual):.8g} "
                              f"(relative error {err:.2e}, allowed {tol:.0e})")
     rel = np.abs(actual - expected) / np.maximum(1e-8, np.abs(actual) + np.abs(expected))
+    wrong = np.argwhere(rel > tol)
     where = np.unravel_index(np.argmax(rel), rel.shape)
-    wrong = int(np.sum(rel > tol))
-    raise AssertionError(
-        f"{name}: {wrong} of {rel.size} entries differ (relative error up to {err:.2e}, allowed {tol:.0e}).\n"
-        f"  worst at index {tuple(int(i) for i in where)}: expected {expected[where]:.8g}, got {actual[where]:.8g}\n"
-        f"  expected:\n{textwrap.indent(_fmt(expected), '    ')}\n"
-        f"  got:\n{textwrap.indent(_fmt(actual), '    ')}"
-    )
+    lines = [f"{name}: {len(wrong)} of {rel.size} entries differ (relative error up to {err:.2e}, allowed {tol:.0e}).",
+             f"  worst at index {tuple(int(i) for i in where)}: expected {expected[where]:.8g}, got {actual[where]:.8g}"]
+    if expected.size <= SHOWN_WHOLE:
+        lines += ["  expected:", textwrap.indent(_fmt(expected), "    "), "  got:", textwrap.indent(_fmt(actual), "    ")]
+    else:
+        lines += [f"  at {tuple(int(i) for i in at)}: expected {expected[tuple(at)]:.8g}, got {actual[tuple(at)]:.8g}"
+                  for at in wrong[:SHOWN_ENTRIES]]
+        if len(wrong) > SHOWN_ENTRIES:
+            lines.append(f"  ... and {len(wrong) - SHOWN_ENTRIES} more")
+    raise AssertionError("\n".join(lines))
+
+
+SHOWN_WHOLE = 24  # arrays up to this size are printed whole in a failure; larger ones by their differing entries
+SHOWN_ENTRIES = 5
 
 
 def assert_equal(name, actual, expected):

@@ -29,7 +29,7 @@ from nbgrader import utils
 from . import JUDGE, asserts, wire
 
 CHECKS = ("IntegrityError", "assert_close", "assert_equal", "assert_no_loops", "assert_own_implementation",
-          "assert_shape", "check_gradient", "check_gradient_array")
+          "assert_returns", "assert_shape", "check_gradient", "check_gradient_array")
 # names with which a notebook can define or replace a graded name unseen by its source text
 DYNAMIC = {"exec", "eval", "compile", "setattr", "delattr", "globals", "vars", "locals", "__import__"}
 RESERVED = {"np", "in_kernel", "run_in_kernel", *CHECKS}  # what a test cell always sees as the judge's own
