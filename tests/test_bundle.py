@@ -120,3 +120,17 @@ def test_released_notebooks_run_their_visible_tests_on_the_student_wheel(student
         solution = visible_only(nbformat.read(root / "solutions" / name / f"{name}.ipynb", as_version=4))
         solved = run_cells(student_python, solution, tmp_path / name / "solution")
         assert solved == dict.fromkeys(tests), (name, solved)
+
+
+def test_the_student_wheel_checks_a_notebook(student_python, bundle, tmp_path):
+    """``python -m mlcourse.cli.check`` works from the wheel alone: a blank notebook's test cells
+    are all reported as not done yet."""
+    name = ASSIGNMENTS[0]
+    shutil.copytree(bundle / name, tmp_path / name)
+    done = subprocess.run([str(student_python), "-I", "-m", "mlcourse.cli.check", f"{name}/{name}.ipynb"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    tests = [c.metadata["nbgrader"]["grade_id"] for c in nbformat.read(bundle / name / f"{name}.ipynb", 4).cells
+             if c.metadata.get("nbgrader", {}).get("grade")]
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert all(f"[not done] {t} " in done.stdout for t in tests), done.stdout
+    assert f"0 of {len(tests)} test cells pass" in done.stdout

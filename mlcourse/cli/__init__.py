@@ -12,6 +12,7 @@ COMMANDS = {
     "grade": "mlcourse.grading.cli",
     "check-release": "mlcourse.release_check",
     "start": "mlcourse.cli.start",
+    "check": "mlcourse.cli.check",
 }
 
 
