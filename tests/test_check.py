@@ -19,7 +19,7 @@ def test_check_prints_every_message_whole(tmp_path):
     nb = new_notebook(cells=[
         new_code_cell("import numpy as np\nfrom mlcourse.grading import assert_close, assert_returns"),
         _cell("def forward(x):\n    return 2 * x\n", "forward", solution=True),
-        _cell(f"x = np.arange(3.0)\nout, cache = assert_returns('forward', forward(x), 'out', 'cache')\n", "test_forward",
+        _cell("x = np.arange(3.0)\nout, cache = assert_returns('forward', forward(x), 'out', 'cache')\n", "test_forward",
               points=2),
         _cell("def loss(w):\n    return float(np.sum(w ** 2))\n", "loss", solution=True),
         _cell(f"w = np.ones(2)\nassert_close({long_label!r}, loss(w), 3.0)\n", "test_loss", points=3),
