@@ -4,7 +4,11 @@ a student's copy runs), and the notebook run cell by cell (``tests/notebook_cell
 is caught when a test cell it is meant to lose fails there; it slips through when every visible
 test passes and only the hidden tests would take its points.
 
-    python benchmarks/visible_tests.py [ASSIGNMENT ...] [--jobs 2]
+``--blind`` measures the mistakes of ``benchmarks/blind_mistakes/``, written from the exercise
+text by someone who had not seen the tests; the cells each loses are found by running it with the
+hidden tests in (one the grade does not see at all is listed and left out).
+
+    python benchmarks/visible_tests.py [ASSIGNMENT ...] [--jobs 2] [--blind]
 """
 import argparse
 import json
@@ -18,7 +22,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from course import apply_mistake, visible_only, wrong_answers  # noqa: E402  (the tests' catalogue of real mistakes)
+from course import WRONG_ANSWERS, apply_mistake, visible_only, wrong_answers  # noqa: E402  (the tests' catalogue)
 
 from mlcourse.release import assignments  # noqa: E402
 
@@ -33,21 +37,36 @@ def failing_tests(nb, folder):
     return {k: v for k, v in results.items() if v is not None and not k.startswith("cell ")}
 
 
-def measure(assignment, mistake):
+BLIND = ROOT / "benchmarks" / "blind_mistakes"
+
+
+def measure(assignment, mistake, blind=False):
+    """(assignment, name, the cells it loses that fail visibly, whether it loses any). The cells
+    it loses are its ``loses``, or for a blind mistake those that fail with the hidden tests in."""
     solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    wrong = apply_mistake(solution, mistake)
     with tempfile.TemporaryDirectory() as folder:
-        failed = failing_tests(visible_only(apply_mistake(solution, mistake)), folder)
-    return assignment, mistake["name"], sorted(set(mistake["loses"]) & set(failed)), failed
+        failed = failing_tests(visible_only(wrong), folder)
+        loses = set(failing_tests(wrong, folder)) if blind else set(mistake["loses"])
+    return assignment, mistake["name"], sorted(loses & set(failed)), bool(loses)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("assignment", nargs="*")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--blind", action="store_true", help="the mistakes written blind, in benchmarks/blind_mistakes/")
     args = parser.parse_args()
-    jobs = [(a, m) for a in args.assignment or assignments() for m in wrong_answers(a)]
+    folder = BLIND if args.blind else WRONG_ANSWERS
+    jobs = [(a, m) for a in args.assignment or assignments() if (folder / f"{a}.yaml").exists()
+            for m in wrong_answers(a, folder)]
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda job: measure(*job), jobs))
+        results = list(pool.map(lambda job: measure(*job, blind=args.blind), jobs))
+    unseen = [f"{a}: {name}" for a, name, _, graded in results if not graded]
+    if unseen:
+        print("not mistakes the grade sees (every test cell passes with the hidden tests too), left out:")
+        print("\n".join(f"  {u}" for u in unseen) + "\n")
+    results = [r for r in results if r[3]]
     print("| assignment | mistakes | caught by the visible tests | slip through to the hidden tests |")
     print("| --- | ---: | ---: | --- |")
     for assignment in dict.fromkeys(a for a, _, _, _ in results):

@@ -63,9 +63,9 @@ def solution_cell(nb, grade_id):
     raise KeyError(f"no cell with grade_id {grade_id!r}")
 
 
-def wrong_answers(assignment):
-    """The realistic mistakes kept as data in tests/wrong_answers/<assignment>.yaml."""
-    return yaml.safe_load((WRONG_ANSWERS / f"{assignment}.yaml").read_text())
+def wrong_answers(assignment, folder=WRONG_ANSWERS):
+    """The realistic mistakes kept as data in tests/wrong_answers/<assignment>.yaml (or ``folder``)."""
+    return yaml.safe_load((Path(folder) / f"{assignment}.yaml").read_text())
 
 
 def graded_cases(course):
