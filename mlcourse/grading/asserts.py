@@ -209,8 +209,10 @@ def assert_own_implementation(name, func, *references):
     if "mlcourse" in names:
         used.add("mlcourse")
     if used:
-        raise IntegrityError(f"{name} uses {', '.join(sorted(used))} from the mlcourse package. "
-                             "Graded functions must be your own code; this cell scores 0 otherwise.")
+        what = "imports the mlcourse package" if used == {"mlcourse"} else \
+            f"uses {', '.join(sorted(used - {'mlcourse'}))} from the mlcourse package"
+        raise IntegrityError(f"{name} {what}. Graded functions must be your own code; "
+                             "this cell scores 0 otherwise.")
 
 
 ALLOWED_HELPERS = {"rel_error"}
