@@ -64,7 +64,8 @@ def main():
         results = list(pool.map(lambda job: measure(*job, blind=args.blind), jobs))
     unseen = [f"{a}: {name}" for a, name, _, graded in results if not graded]
     if unseen:
-        print("not mistakes the grade sees (every test cell passes with the hidden tests too), left out:")
+        print("not counted: " + ("not mistakes the grade sees (every test cell passes with the hidden tests too)"
+                                 if args.blind else "correct answers kept as controls (they lose no cell)") + ":")
         print("\n".join(f"  {u}" for u in unseen) + "\n")
     results = [r for r in results if r[3]]
     print("| assignment | mistakes | caught by the visible tests | slip through to the hidden tests |")

@@ -84,12 +84,17 @@ def _sha(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def released_checksums(dest):
+    """{assignment/file: sha256} of the files of the released folder ``dest``, as RECORD keeps them."""
+    return {f"{dest.name}/{p.relative_to(dest).as_posix()}": _sha(p) for p in sorted(Path(dest).rglob("*"))
+            if p.is_file()}
+
+
 def _record(dest):
     record_path = dest.parent / RECORD
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
     record = {k: v for k, v in record.items() if not k.startswith(f"{dest.name}/")}
-    record.update({f"{dest.name}/{p.relative_to(dest).as_posix()}": _sha(p) for p in sorted(dest.rglob("*"))
-                   if p.is_file()})
+    record.update(released_checksums(dest))
     with atomic_open(record_path, "w") as out:
         json.dump(record, out, indent=1, sort_keys=True)
 

@@ -1,13 +1,14 @@
 """Exercises end to end with the real nbgrader CLI: released copies match a fresh generation
 and hold nothing of the answer key; solutions score full marks, the released notebooks 0, and
 each realistic mistake loses exactly the points of the cells meant to catch it."""
+import json
 import re
 
 import nbformat
 import pytest
 
 from course import Course, graded_cases
-from mlcourse.release import assignments, differences, generate
+from mlcourse.release import RECORD, assignments, differences, generate, released_checksums
 
 ASSIGNMENTS = assignments()
 KEY_MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
@@ -18,6 +19,10 @@ def test_released_copy_matches_fresh_generation(assignment, root, tmp_path):
     fresh = generate(assignment, tmp_path / assignment)
     assert differences(root / "exercises" / assignment, fresh) == [], \
         f"exercises/{assignment} is stale: run `make` to regenerate it"
+    record = json.loads((root / "exercises" / RECORD).read_text())
+    mine = {k: v for k, v in record.items() if k.startswith(f"{assignment}/")}
+    assert mine == released_checksums(root / "exercises" / assignment), \
+        f"exercises/{RECORD} (committed, so that no clone takes released files for edited ones) is stale: run `make`"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

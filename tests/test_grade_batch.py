@@ -242,11 +242,11 @@ def leaker(sol):
 EXPECTED = {
     "correct": ("graded", 8, []), "warns": ("graded", 8, []), "newids": ("graded", 8, []),
     "loop": ("timeout", 6, ["time limit of 20 s reached in cell test_sgd_step"]),
-    "membomb": ("memory-limit", 3, ["out of memory", "512 MB"]),
-    "forkbomb": ("process-limit", 3, ["too many processes"]),
+    "membomb": ("memory-limit", 5, ["out of memory", "512 MB"]),
+    "forkbomb": ("process-limit", 5, ["too many processes"]),
     "dies": ("kernel-died", 6, ["the kernel exited (exit code 3) in cell test_sgd_step"]),
     "shouts": ("output-limit", 0, ["printed more than 32 MB in cell test_svm_loss_naive"]),
-    "syntax": ("graded", 3, ["SyntaxError", "answer cell svm_loss_naive"]),
+    "syntax": ("graded", 5, ["SyntaxError", "answer cell svm_loss_naive"]),
     "deleted": ("modified", 6, ["test cell test_sgd_step was deleted"]),
     "duplicated": ("modified", 8, ["test_svm_loss_naive appears 2 times"]),
     "reordered": ("modified", 6, ["out of order: test_sgd_step comes before sgd_step"]),
@@ -431,7 +431,9 @@ def test_api_grades_one_notebook_and_records_nothing(base, tmp_path):
         ("test_svm_loss_naive", 3.0, "passed"), ("test_svm_loss_vectorized", 0.0, "failed"),
         ("test_sgd_step", 2.0, "passed")]
     assert result.cells[1].where == "visible" and "lost points: test_svm_loss_vectorized" in result.reason
-    assert "No module named 'mlcourse.scratch'" in result.cells[1].message  # the answer key is not in the sandbox
+    # the visible integrity check reports it before the kernel is asked to call the reference (which the
+    # sandbox does not hold: test_judge.py's helper-calls-reference gets "No module named 'mlcourse.scratch'")
+    assert "svm_loss_vectorized uses the mlcourse package" in result.cells[1].message
     assert not (course.path / "gradebook.db").exists() and not (course.path / "autograded").exists()
 
 

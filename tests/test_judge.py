@@ -124,9 +124,10 @@ def test_every_attack_scores_what_the_blank_notebook_scores(graded):
 def test_the_reference_is_out_of_reach_and_replies_are_checked(graded):
     def messages(student):
         return " | ".join([graded[student]["reason"]] + [c["message"] for c in json.loads(graded[student]["cells"])])
-    for student in ("helper-calls-reference", "string-import", "helper-calls-reference-obfuscated",
-                    "string-import-obfuscated"):
+    for student in ("helper-calls-reference", "string-import", "string-import-obfuscated"):
         assert "No module named 'mlcourse.scratch'" in messages(student), messages(student)
+    # its exec is reported by the visible own-code check before the kernel is asked to call anything
+    assert "builds or rebinds names at run time" in messages("helper-calls-reference-obfuscated")
     assert "more than the" in messages("huge-reply") and "a reply may carry" in messages("huge-reply")
     assert "expected a number" in messages("wrong-types")
 
