@@ -3,7 +3,6 @@ and print what each test cell says, whole: which passed, which failed with what 
 which line, and which answers are not written yet. The notebook file itself is never written.
 Only the visible tests are in a student's copy; the grade also counts hidden tests, so passing
 here is a good sign, not the grade. Also ``python -m mlcourse.cli.check`` (the student wheel)."""
-import argparse
 import re
 import subprocess
 import sys
@@ -95,10 +94,6 @@ def summary(rows):
 
 def add_parser(sub):
     parser = sub.add_parser("check", help="run a notebook from the top and print every test's message whole")
-    _arguments(parser)
-
-
-def _arguments(parser):
     parser.add_argument("notebook", help="e.g. work/02_svm/02_svm.ipynb")
     parser.add_argument("--timeout", type=int, default=TIMEOUT, help="seconds per cell (default %(default)s)")
     parser.set_defaults(func=run)
@@ -110,16 +105,7 @@ def run(args):
     return 0 if rows and all(r[0] == "passed" for r in rows) else 1
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m mlcourse.cli.check", description=__doc__.split("\n\n")[0])
-    _arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (ValueError, RuntimeError, FileNotFoundError) as err:
-        print(f"mlcourse check: error: {err}", file=sys.stderr)
-        return 2
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    from . import main
+
+    sys.exit(main(["check", *sys.argv[1:]]))
