@@ -10,7 +10,7 @@ import hashlib
 import inspect
 import io
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from unittest import mock
 
 import nbformat
@@ -31,10 +31,12 @@ REFERENCE = "the answer key"
 @dataclass(frozen=True)
 class Flag:
     """``student``'s answers share ``similarity`` of their code with ``other`` (another student,
-    or the answer key)."""
+    or the answer key); ``mine`` and ``theirs`` are the lines holding the shared code on each side."""
     student: str
     other: str
     similarity: float
+    mine: str = field(default="", compare=False, repr=False)
+    theirs: str = field(default="", compare=False, repr=False)
 
     def __str__(self):
         return f"{self.other} ({self.similarity:.0%})"
@@ -96,6 +98,17 @@ class _Fingerprints:
         return fp if fp.token_coverage >= MIN_TOKENS else None
 
 
+def matched_lines(fingerprint, slices, limit=60):
+    """The whole lines of ``fingerprint``'s code that hold the shared ``slices`` (at most ``limit``)."""
+    code = fingerprint.raw_code
+    lines = set()
+    for start, end in zip(*slices):
+        first = code.count("\n", 0, int(start))
+        lines.update(range(first, first + code.count("\n", int(start), int(end)) + 1))
+    every = code.split("\n")
+    return "\n".join(every[i] for i in sorted(lines)[:limit] if i < len(every))
+
+
 def find_copies(answers, reference, boilerplate, threshold=THRESHOLD):
     """Flags for ``answers`` ({student: answer text}) against ``reference`` (text of the answer
     key) and each other; ``boilerplate`` is the released notebook's answer cells. One flag per
@@ -109,11 +122,14 @@ def find_copies(answers, reference, boilerplate, threshold=THRESHOLD):
     students = sorted(prints)
     for i, student in enumerate(students):
         if key is not None:
-            _, (mine, _), _ = compare_files(prints[student], key)
+            _, (mine, _), (at, at_key) = compare_files(prints[student], key)
             if mine >= threshold:
-                flags.append(Flag(student, REFERENCE, float(mine)))
+                flags.append(Flag(student, REFERENCE, float(mine), matched_lines(prints[student], at),
+                                  matched_lines(key, at_key)))
         for other in students[i + 1:]:
-            _, (a, b), _ = compare_files(prints[student], prints[other])
+            _, (a, b), (at, at_other) = compare_files(prints[student], prints[other])
             if max(a, b) >= threshold:
-                flags += [Flag(student, other, float(max(a, b))), Flag(other, student, float(max(a, b)))]
+                mine, theirs = matched_lines(prints[student], at), matched_lines(prints[other], at_other)
+                flags += [Flag(student, other, float(max(a, b)), mine, theirs),
+                          Flag(other, student, float(max(a, b)), theirs, mine)]
     return sorted(flags, key=lambda f: (-f.similarity, f.student, f.other))

@@ -39,6 +39,15 @@ RESULTS = Table(
     Column("run_seconds", Float),
     Column("graded_at", DateTime),
 )
+SIMILARITY = Table(  # the near-copies of the whole class, as the last run found them
+    "mlcourse_similarity", METADATA,
+    Column("assignment", String(128), primary_key=True),
+    Column("student", String(128), primary_key=True),
+    Column("other", String(128), primary_key=True),
+    Column("similarity", Float, nullable=False),
+    Column("mine", Text, nullable=False),
+    Column("theirs", Text, nullable=False),
+)
 
 
 def content_hash(submission, spec, data, ignore):
@@ -69,6 +78,24 @@ class ResultsTable:
         with self.engine.begin() as conn:  # one transaction: the row is replaced, never doubled
             conn.execute(delete(RESULTS).where(key))
             conn.execute(insert(RESULTS).values(**row))
+
+    def save_flags(self, assignment, flags):
+        """Replace ``assignment``'s near-copies with ``flags`` (one transaction)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(SIMILARITY).where(SIMILARITY.c.assignment == assignment))
+            if flags:
+                conn.execute(insert(SIMILARITY), [dict(assignment=assignment, student=f.student, other=f.other,
+                                                       similarity=f.similarity, mine=f.mine, theirs=f.theirs)
+                                                  for f in flags])
+
+    def flags(self, assignment):
+        """``assignment``'s near-copies (``similarity.Flag``), most similar first."""
+        from .similarity import Flag
+
+        with self.engine.connect() as conn:
+            found = conn.execute(select(SIMILARITY).where(SIMILARITY.c.assignment == assignment)).mappings()
+            flags = [Flag(r["student"], r["other"], r["similarity"], r["mine"], r["theirs"]) for r in found]
+        return sorted(flags, key=lambda f: (-f.similarity, f.student, f.other))
 
     def close(self):
         self.engine.dispose()
