@@ -95,7 +95,8 @@ def test_scores_match_sequential_nbgrader(base, tmp_path):
         assert {c["name"]: c["points"] for c in json.loads(rows[student]["cells"])} == cells
     assert rows["solution"]["status"] == "graded" and rows["solution"]["reason"] == ""
     lines = (tmp_path / "grades.csv").read_text().splitlines()
-    assert lines[0] == "student,score,max_score,status,reason,similar_to" and len(lines) == len(notebooks) + 1
+    assert lines[0] == "student,score,max_score,status,reason,similar_to,trust" and len(lines) == len(notebooks) + 1
+    assert all(line.endswith(",judged") for line in lines[1:]) and "test cells judged in the grader's" in report.text
     flagged = {f.student for f in report.flags}
     assert "the answer key" in {f.other for f in report.flags if f.student == "solution"}
     assert flagged.isdisjoint(independent) and "released" not in flagged

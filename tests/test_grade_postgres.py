@@ -16,7 +16,7 @@ import pytest
 
 from course import ROOT, SANDBOX_GRADING, apply_mistake, wrong_answers
 from mlcourse.grading import grade_class
-from mlcourse.grading.batch import in_shard
+from mlcourse.grading.shard import in_shard
 from mlcourse.release import tool_env
 
 A = "02_svm"

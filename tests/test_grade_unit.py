@@ -12,7 +12,7 @@ import pytest
 
 from course import ROOT
 from mlcourse.course import CourseContext
-from mlcourse.grading import batch, cli, feedback, grader, report, sandbox, store, submission
+from mlcourse.grading import cli, feedback, grader, report, sandbox, shard, store, submission
 from mlcourse.grading import outcome as outcomes
 from mlcourse.grading.spec import AssignmentSpec
 from mlcourse.grading.similarity import Flag
@@ -78,16 +78,39 @@ def test_ignore_pattern_applies_when_configured(tmp_path):
 @pytest.mark.parametrize("text", ["0/3", "4/3", "a/b", "2", "1/0"])
 def test_parse_shard_rejects(text):
     with pytest.raises(ValueError, match="I/N"):
-        batch.parse_shard(text)
+        shard.parse_shard(text)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5])
 def test_shards_are_disjoint_and_cover_everyone(n):
     students = [f"s{i:03d}" for i in range(200)]
-    shards = [{s for s in students if batch.in_shard(s, (i, n))} for i in range(1, n + 1)]
+    shards = [{s for s in students if shard.in_shard(s, (i, n))} for i in range(1, n + 1)]
     assert sum(len(s) for s in shards) == len(students) and set().union(*shards) == set(students)
     assert all(shards), "every shard should get some of 200 students"
-    assert batch.parse_shard(f"{n}/{n}") == (n, n)
+    assert shard.parse_shard(f"{n}/{n}") == (n, n)
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "5", "SLURM_ARRAY_TASK_COUNT": "4"}, (3, 4)),
+    ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_STEP": "2",
+      "SLURM_ARRAY_TASK_COUNT": "3"}, (3, 3)),
+    ({"JOB_COMPLETION_INDEX": "0", "MLCOURSE_SHARD_COUNT": "2"}, (1, 2)),
+])
+def test_shard_auto_reads_the_job_array(env, expected):
+    assert shard.parse_shard("auto") == "auto"
+    assert shard.resolve_shard("auto", env) == expected and shard.resolve_shard((1, 2), env) == (1, 2)
+
+
+@pytest.mark.parametrize("env, message", [
+    ({}, "neither is set"),
+    ({"SLURM_ARRAY_TASK_ID": "3"}, "SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_COUNT is not"),
+    ({"SLURM_ARRAY_TASK_ID": "9", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_COUNT": "4"}, "not a task"),
+    ({"JOB_COMPLETION_INDEX": "1"}, "MLCOURSE_SHARD_COUNT is not"),
+    ({"JOB_COMPLETION_INDEX": "x", "MLCOURSE_SHARD_COUNT": "2"}, "not a whole number"),
+])
+def test_shard_auto_says_what_is_missing(env, message):
+    with pytest.raises(ValueError, match=message):
+        shard.shard_from_env(env)
 
 
 def test_find_submissions_in_nbgrader_layout(course):
@@ -286,19 +309,19 @@ def test_feedback_withholds_messages_of_unknown_origin():
 
 def test_csvs_and_summary(tmp_path):
     rows = [dict(row([outcome("test_a", 2.0, 2.0, "passed"), outcome("test_b", 0.0, 3.0, "not-run", "NotRun: x")]),
-                 student="ann", status="timeout", reason="time limit of 5 s reached"),
+                 student="ann", status="timeout", reason="time limit of 5 s reached", trust="in-kernel"),
             dict(row([]), student="bob", status="missing", reason="no notebook submitted", score=0.0)]
     flags = [Flag("ann", "the answer key", 0.93), Flag("ann", "cid", 0.81)]
     grades, cells = report.write_csvs(tmp_path / "out" / "grades.csv", rows, flags)
     assert cells.name == "grades_cells.csv"
-    assert grades.read_text().splitlines() == ["student,score,max_score,status,reason,similar_to",
+    assert grades.read_text().splitlines() == ["student,score,max_score,status,reason,similar_to,trust",
                                                "ann,2.0,5.0,timeout,time limit of 5 s reached,"
-                                               "the answer key (93%); cid (81%)",
-                                               "bob,0.0,5.0,missing,no notebook submitted,"]
+                                               "the answer key (93%); cid (81%),in-kernel",
+                                               "bob,0.0,5.0,missing,no notebook submitted,,"]
     assert cells.read_text().splitlines()[1:] == ["ann,test_a,2.0,2.0,passed,,",
                                                   "ann,test_b,0.0,3.0,not-run,,NotRun: x"]
     text = report.summary("hw", rows, 1, 0, ["x.ipynb"], (grades, cells), flags)
-    for part in ["2 students, 1 graded now", "timeout", "missing", "time limit of 5 s reached", "x.ipynb",
+    for part in ["2 students, 1 graded now", "test cells run in the student's kernel (nbgrader's in-kernel trust", "timeout", "missing", "time limit of 5 s reached", "x.ipynb",
                  "near-copies in the answer cells", "ann              the answer key (93%); cid (81%)"]:
         assert part in text
     # a late penalty can push a score below 0: it still counts, in the lowest bin

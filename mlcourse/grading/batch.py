@@ -11,8 +11,6 @@ in the gradebook database itself. nbgrader's own rows are updated in place (one 
 and cell), so a run killed at any moment and started again regrades exactly the submissions
 whose row is missing or stale, and every grade ends up present once.
 """
-import hashlib
-import re
 import sys
 
 from nbgrader.api import Gradebook
@@ -22,27 +20,11 @@ from .grader import course_limits, ensure_sandbox
 from .outcome import RETRIED, GradeResult, cell_outcomes
 from .pool import WorkerPool
 from .report import ClassReport, summary, write_csvs
+from .shard import in_shard, resolve_shard
 from .similarity import answer_text, class_flags
 from .spec import AssignmentSpec, gradebook_lock, register_assignment
 from .store import Recorder, ResultsTable, content_hash
 from .submission import Submission, find_submissions
-
-
-def parse_shard(text):
-    """'I/N' -> (I, N) with 1 <= I <= N."""
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
-    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
-        raise ValueError(f"--shard expects I/N with 1 <= I <= N (e.g. 2/3), got {text!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
-def in_shard(student, shard):
-    """Whether ``student`` belongs to ``shard`` (I, N): a stable hash of the id, so any machine
-    agrees and the N shards are disjoint and cover everyone."""
-    if shard is None:
-        return True
-    index, count = shard
-    return int(hashlib.sha256(student.encode()).hexdigest()[:12], 16) % count == index - 1
 
 
 def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=None, memory=None, db=None,
@@ -52,6 +34,7 @@ def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=
     ``sandbox=False``."""
     if int(workers) < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
+    shard = resolve_shard(shard)
     ctx = CourseContext(course, db)
     limits = course_limits(ctx, timeout, memory)
     ensure_sandbox(limits, sandbox)

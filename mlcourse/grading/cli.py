@@ -6,7 +6,8 @@ runs it alone: ``python -m mlcourse.grading.cli 02_svm --workers 2``.
 import argparse
 import sys
 
-from .batch import grade_class, parse_shard
+from .batch import grade_class
+from .shard import parse_shard
 
 
 def add_parser(sub):
@@ -28,7 +29,8 @@ def add_parser(sub):
     parser.add_argument("--db", metavar="URL",
                         help="gradebook SQLAlchemy URL (default: sqlite gradebook.db in the course)")
     parser.add_argument("--shard", type=parse_shard, metavar="I/N",
-                        help="grade only shard I of N (disjoint by student), e.g. for several machines on one --db")
+                        help="grade only shard I of N (disjoint by student), e.g. for several machines on one --db; "
+                             "auto: I and N from a Slurm job array or a Kubernetes Indexed Job (see the README)")
     parser.add_argument("--feedback", action="store_true",
                         help="write feedback/<student>/<assignment>/<notebook>.html (hidden tests: pass/fail only)")
     parser.add_argument("--output", metavar="CSV",

@@ -16,6 +16,8 @@ STOPPED = "KernelStopped"
 STATUSES = ("missing", "invalid", "wrong-assignment", "error", "timeout", "cpu-limit", "memory-limit",
             "process-limit", "output-limit", "kernel-died", "modified", "graded")
 RETRIED = {"error"}
+TRUST_JUDGED = "judged"        # test cells judged in the grader's process (judge.py)
+TRUST_IN_KERNEL = "in-kernel"  # test cells run in the student's kernel: nbgrader's own trust
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 

@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import atomic_open
-from .outcome import STATUSES
+from .outcome import STATUSES, TRUST_IN_KERNEL, TRUST_JUDGED
 
 
-CSV_FIELDS = ["student", "score", "max_score", "status", "reason", "similar_to"]
+CSV_FIELDS = ["student", "score", "max_score", "status", "reason", "similar_to", "trust"]
+TRUST_WORDS = {TRUST_JUDGED: "judged in the grader's process",
+               TRUST_IN_KERNEL: "run in the student's kernel (nbgrader's in-kernel trust: a student's code can change "
+                            "these results)"}
 CELL_FIELDS = ["student", "cell", "points", "max_points", "outcome", "where", "message"]
 
 
@@ -28,7 +31,8 @@ def write_csvs(path, rows, flags=()):
     cells_path = path.with_name(f"{path.stem}_cells{path.suffix or '.csv'}")
     similar = _similar(flags)
     for target, fields, records in (
-            (path, CSV_FIELDS, [{**{k: r[k] for k in CSV_FIELDS[:-1]}, "similar_to": similar.get(r["student"], "")}
+            (path, CSV_FIELDS, [{**{k: r[k] for k in CSV_FIELDS[:-2]}, "similar_to": similar.get(r["student"], ""),
+                                 "trust": r.get("trust") or ""}
                                 for r in rows]),
             (cells_path, CELL_FIELDS, [{"student": r["student"], "cell": c["name"],
                                         **{k: c[k] for k in CELL_FIELDS[2:]}}
@@ -44,6 +48,8 @@ def summary(assignment, rows, ran, skipped, ignored, csv_paths, flags=(), bins=5
     """The text printed after a run: counts per status, a score histogram, what went wrong."""
     lines = [f"{assignment}: {len(rows)} students, {ran} graded now, {skipped} unchanged since the last run"]
     counts = Counter(r["status"] for r in rows)
+    trust = sorted({r.get("trust") for r in rows if r.get("trust")})
+    lines += [f"  test cells {TRUST_WORDS.get(t, t)}" for t in trust]
     lines += ["", "  status             count"] + [f"  {s:<18} {counts[s]:>5}" for s in STATUSES if counts[s]]
     if rows:
         top = max(r["max_score"] for r in rows) or 1.0

@@ -16,12 +16,13 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook
-from sqlalchemy import Column, DateTime, Float, MetaData, String, Table, Text, create_engine, delete, insert, select
+from sqlalchemy import (Column, DateTime, Float, MetaData, String, Table, Text, create_engine, delete, insert,
+                        inspect, select, text)
 from sqlalchemy.exc import SAWarning
 
 from ..atomic import atomic_open
 from .execute import _resources, pipeline, stage_files
-from .outcome import RETRIED, cell_outcomes
+from .outcome import RETRIED, TRUST_IN_KERNEL, TRUST_JUDGED, cell_outcomes
 
 
 GRADER_VERSION = "1"  # part of the content hash: bump it when a change must regrade everything
@@ -38,6 +39,7 @@ RESULTS = Table(
     Column("cells", Text, nullable=False),
     Column("run_seconds", Float),
     Column("graded_at", DateTime),
+    Column("trust", String(16)),  # TRUST_JUDGED or TRUST_IN_KERNEL
 )
 SIMILARITY = Table(  # the near-copies of the whole class, as the last run found them
     "mlcourse_similarity", METADATA,
@@ -67,6 +69,9 @@ class ResultsTable:
     def __init__(self, db_url):
         self.engine = create_engine(db_url)
         METADATA.create_all(self.engine)
+        if "trust" not in {c["name"] for c in inspect(self.engine).get_columns("mlcourse_grading")}:
+            with self.engine.begin() as conn:  # a gradebook of a grader before the column existed
+                conn.execute(text("ALTER TABLE mlcourse_grading ADD COLUMN trust VARCHAR(16)"))
 
     def rows(self, assignment):
         with self.engine.connect() as conn:
@@ -181,7 +186,8 @@ class Recorder:
         row = dict(assignment=self.spec.assignment, student=submission.student, content_hash=chash,
                    status=result.status, reason=result.reason, score=round(score, 6),
                    max_score=self.spec.max_score, cells=json.dumps([dataclasses.asdict(c) for c in cells]),
-                   run_seconds=result.run_seconds, graded_at=datetime.datetime.now(datetime.timezone.utc))
+                   run_seconds=result.run_seconds, graded_at=datetime.datetime.now(datetime.timezone.utc),
+                   trust=TRUST_IN_KERNEL if self.spec.judged is None else TRUST_JUDGED)
         if self.feedback:
             self.write_feedback(submission.student, row, result.notebook)
         self.table.save(row)
