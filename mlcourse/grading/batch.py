@@ -17,7 +17,7 @@ from nbgrader.api import Gradebook
 
 from ..course import CourseContext
 from .grader import course_limits, ensure_sandbox
-from .outcome import RETRIED, GradeResult, cell_outcomes
+from .outcome import RETRIED, unrun
 from .pool import WorkerPool
 from .report import ClassReport, summary, write_csvs
 from .shard import in_shard, resolve_shard
@@ -42,22 +42,24 @@ def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=
     with gradebook_lock(ctx.db_url):
         table = ResultsTable(ctx.db_url)
     try:
-        spec = AssignmentSpec.load(ctx, assignment)
-        subs, ignored = find_submissions(ctx, assignment, spec.notebook, submissions)
+        specs = AssignmentSpec.load_all(ctx, assignment)
+        names = [spec.notebook for spec in specs]
+        subs, ignored = find_submissions(ctx, assignment, names, submissions)
         previous = table.rows(assignment)
         with Gradebook(ctx.db_url, ctx.dirs.course_id) as gb:
             roster = {s.id for s in gb.students} | set(previous)
         subs += [Submission(s) for s in sorted(roster - {s.student for s in subs})]
-        contents = {sub.student: sub.read() for sub in subs}
-        flags = class_flags(ctx, spec, {s: answer_text(d) for s, d in contents.items() if d is not None})
+        contents = {sub.student: [sub.read(name if len(names) > 1 else None) for name in names] for sub in subs}
+        flags = class_flags(ctx, specs, {s: "\n\n".join(answer_text(d) for d in datas if d is not None)
+                                         for s, datas in contents.items() if any(d is not None for d in datas)})
         with gradebook_lock(ctx.db_url):  # every shard finds the same flags: the whole class's
             table.save_flags(assignment, flags)
         subs = [s for s in subs if in_shard(s.student, shard)]
-        recorder = Recorder(ctx, spec, table, feedback)
+        recorder = Recorder(ctx, specs, table, feedback)
         todo, rows, skipped = [], {}, 0
         for sub in subs:
-            data = contents[sub.student]
-            chash = content_hash(sub, spec, data, ctx.dirs.ignore)
+            datas = contents[sub.student]
+            chash = content_hash(sub, specs, datas, ctx.dirs.ignore)
             old = previous.get(sub.student)
             kept = old and sub.path is None and sub.folder is None
             if kept or not force and old and old["content_hash"] == chash and old["status"] not in RETRIED:
@@ -65,11 +67,11 @@ def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=
                 rows[sub.student], skipped = old, skipped + 1
                 if feedback:
                     recorder.write_feedback(sub.student, old)
-            elif data is None:
-                where = f"{sub.folder}/{spec.notebook}.ipynb" if sub.folder else f"{sub.student}.ipynb"
-                result = GradeResult(sub.student, assignment, "missing", f"no notebook submitted ({where})",
-                                     0.0, spec.max_score, cell_outcomes(None, spec))
-                rows[sub.student] = recorder.record(sub, result, chash)
+            elif all(d is None for d in datas):
+                where = " or ".join(f"{sub.folder}/{name}.ipynb" if sub.folder else f"{sub.student}.ipynb"
+                                    for name in names)
+                missing = [unrun(sub.student, spec, "missing", f"no notebook submitted ({where})") for spec in specs]
+                rows[sub.student] = recorder.record(sub, missing, chash)
             else:
                 todo.append((sub, chash))
         hashes = {sub.student: chash for sub, chash in todo}
@@ -78,14 +80,14 @@ def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=
             from tqdm import tqdm
             bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="nb", file=sys.stderr)
 
-        def on_result(sub, result):
-            rows[sub.student] = recorder.record(sub, result, hashes[sub.student])
+        def on_result(sub, results):
+            rows[sub.student] = recorder.record(sub, results, hashes[sub.student])
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix_str(f"{sub.student}: {result.status}", refresh=False)
+                bar.set_postfix_str(f"{sub.student}: {rows[sub.student]['status']}", refresh=False)
 
         if todo:
-            pool = WorkerPool(min(int(workers), len(todo)), ctx, spec, limits, sandbox)
+            pool = WorkerPool(min(int(workers), len(todo)), ctx, specs, limits, sandbox)
             try:
                 pool.run([sub for sub, _ in todo], on_result)
             finally:

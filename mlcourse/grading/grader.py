@@ -10,7 +10,7 @@ from pathlib import Path
 from ..course import CourseContext
 from ..student_package import copy_student_package
 from .execute import SandboxedExecute, _resources, pipeline, stage_files
-from .outcome import GradeResult, _first_line, cell_outcomes, decide
+from .outcome import GradeResult, _first_line, cell_outcomes, decide, unrun
 from .sandbox import NO_SANDBOX_WARNING, RUN_DIRS, RUN_PREFIX, Limits, UidLease, check_sandbox, kill_user
 from .spec import AssignmentSpec, _stale, register_assignment
 from .submission import Rejected, inspect_submission, read_submission
@@ -61,15 +61,13 @@ class Grader:
             nb = read_submission(data)
             notes = inspect_submission(nb, spec)
         except Rejected as err:
-            return GradeResult(student, spec.assignment, err.status, err.reason, 0.0, max_score,
-                               cell_outcomes(None, spec))
+            return unrun(student, spec, err.status, err.reason)
         resources = _resources(spec, student, self.ctx)
         try:
             for pp in self.pipeline.sanitize + self.pipeline.before:
                 nb, resources = pp(config=self.config)(nb, resources)
         except Exception as err:  # nbgrader refuses notebooks whose metadata it cannot repair
-            return GradeResult(student, spec.assignment, "invalid", f"nbgrader could not read the notebook's "
-                               f"cells: {_first_line(err)}", 0.0, max_score, cell_outcomes(None, spec))
+            return unrun(student, spec, "invalid", f"nbgrader could not read the notebook's cells: {_first_line(err)}")
         rundir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=RUN_DIRS))
         executor = None
         try:
@@ -81,9 +79,7 @@ class Grader:
                 nb, resources = executor(nb, resources)
             except Exception as err:
                 log = executor.km.startup_log() if getattr(executor, "km", None) is not None else ""
-                return GradeResult(student, spec.assignment, "error", f"the kernel did not run: "
-                                   f"{_first_line(err)} {_first_line(log)}".strip(), 0.0, max_score,
-                                   cell_outcomes(None, spec))
+                return unrun(student, spec, "error", f"the kernel did not run: {_first_line(err)} {_first_line(log)}".strip())
             for pp in self.pipeline.after:
                 nb, resources = pp(config=self.config)(nb, resources)
             cells = cell_outcomes(nb, spec)
@@ -133,12 +129,13 @@ def ensure_sandbox(limits, sandbox=True):
     _CHECKED.add("ok")
 
 
-def autograde(path, assignment, *, course=".", db=None, timeout=None, memory=None, sandbox=True):
+def autograde(path, assignment, *, notebook=None, course=".", db=None, timeout=None, memory=None, sandbox=True):
     """Grade one notebook ``path`` as a submission of ``assignment`` of the nbgrader course in
     ``course`` and return a ``GradeResult`` (score, max_score, status, reason, per-cell
     outcomes, executed notebook). Nothing is recorded: a gradebook that lacks the assignment is
     left alone and a temporary one is built from the course's source folder.
 
+    notebook: which of the assignment's notebooks ``path`` is (default: its only one);
     timeout: wall-clock seconds for the notebook's cells (default: the course's Execute.timeout);
     memory: MiB per process (default 2048); sandbox=False runs the student code unconfined.
     """
@@ -150,11 +147,10 @@ def autograde(path, assignment, *, course=".", db=None, timeout=None, memory=Non
         if _stale(ctx, assignment):
             ctx = CourseContext(ctx.root, f"sqlite:///{tmp}/gradebook.db")
             register_assignment(ctx, assignment)
-        spec = AssignmentSpec.load(ctx, assignment)
+        spec = AssignmentSpec.load(ctx, assignment, notebook)
         student = Path(path).stem
         if data is None:
-            return GradeResult(student, assignment, "missing", f"no notebook at {path}", 0.0, spec.max_score,
-                               cell_outcomes(None, spec))
+            return unrun(student, spec, "missing", f"no notebook at {path}")
         grader = Grader(ctx, spec, limits, sandbox)
         try:
             return grader.grade(data, student, None)

@@ -24,13 +24,15 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 @dataclass
 class CellOutcome:
     """One test cell of one submission: ``outcome`` is passed, failed, not-run, missing or
-    manual; ``where`` says which part failed (visible, hidden, or '' when not known)."""
+    manual; ``where`` says which part failed (visible, hidden, or '' when not known); ``notebook``
+    is set in an assignment of several notebooks (``name`` is then ``notebook/cell``)."""
     name: str
     points: float
     max_points: float
     outcome: str
     message: str = ""
     where: str = ""
+    notebook: str = ""
 
 
 @dataclass
@@ -60,6 +62,16 @@ class GradeResult:
         if data["notebook"] is not None:
             data["notebook"] = nbformat.reads(data["notebook"], as_version=4)
         return cls(**data)
+
+
+def unrun(student, spec, status, reason):
+    """The result of ``spec``'s notebook when it did not run: no points, every test cell not run."""
+    return GradeResult(student, spec.assignment, status, reason, 0.0, spec.max_score, cell_outcomes(None, spec))
+
+
+def most_severe(statuses):
+    """The first of ``statuses`` in ``STATUSES`` order (missing first, graded last)."""
+    return min(statuses, key=STATUSES.index)
 
 
 def _first_line(text, limit=300):

@@ -9,7 +9,7 @@ from multiprocessing.connection import wait
 from time import monotonic
 
 from .grader import Grader
-from .outcome import GradeResult, cell_outcomes
+from .outcome import GradeResult, unrun
 from .submission import Submission
 
 
@@ -21,10 +21,26 @@ def _die_with_parent():
         pass
 
 
-def _worker_main(conn, ctx, spec, limits, sandbox):
+def grade_notebooks(graders, task):
+    """[GradeResult] of ``task`` (a Submission), one per notebook of the assignment."""
+    results = []
+    for grader in graders:
+        spec = grader.spec
+        data = task.read(spec.notebook if len(graders) > 1 else None)
+        if data is None:
+            results.append(unrun(task.student, spec, "missing", f"no notebook {spec.notebook}.ipynb submitted"))
+            continue
+        try:
+            results.append(grader.grade(data, task.student, task.folder))
+        except Exception as err:  # a fault of the grader: recorded as 'error' and retried next run
+            results.append(unrun(task.student, spec, "error", f"grader error: {err!r}"[:500]))
+    return results
+
+
+def _worker_main(conn, ctx, specs, limits, sandbox):
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    grader = Grader(ctx, spec, limits, sandbox)
+    graders = [Grader(ctx, spec, limits, sandbox) for spec in specs]
     try:
         while True:
             try:
@@ -33,14 +49,10 @@ def _worker_main(conn, ctx, spec, limits, sandbox):
                 break
             if task is None:
                 break
-            try:
-                result = grader.grade(task.read(), task.student, task.folder)
-            except Exception as err:  # a fault of the grader: recorded as 'error' and retried next run
-                result = GradeResult(task.student, spec.assignment, "error", f"grader error: {err!r}"[:500],
-                                     0.0, spec.max_score, cell_outcomes(None, spec))
-            conn.send(result.to_wire())
+            conn.send([result.to_wire() for result in grade_notebooks(graders, task)])
     finally:
-        grader.close()
+        for grader in graders:
+            grader.close()
 
 
 @dataclass
@@ -53,10 +65,11 @@ class _Worker:
 
 class WorkerPool:
     """``n`` long-lived grading processes (each imports nbgrader once and holds its own sandbox
-    uid); submissions go out one at a time, so a worker that dies costs only its own task."""
+    uid); submissions go out one at a time, so a worker that dies costs only its own task.
+    ``specs``: one per notebook of the assignment."""
 
-    def __init__(self, n, ctx, spec, limits, sandbox):
-        self.args = (ctx, spec, limits, sandbox)
+    def __init__(self, n, ctx, specs, limits, sandbox):
+        self.args = (ctx, specs, limits, sandbox)
         self.mp = multiprocessing.get_context("spawn")
         self.stall = limits.timeout + 300
         self.workers = [self._start() for _ in range(n)]
@@ -69,17 +82,15 @@ class WorkerPool:
         return _Worker(process, parent)
 
     def _fail(self, worker, reason):
-        spec = self.args[1]
-        result = GradeResult(worker.task.student, spec.assignment, "error", reason, 0.0, spec.max_score,
-                             cell_outcomes(None, spec))
+        result = [unrun(worker.task.student, spec, "error", reason) for spec in self.args[1]]
         worker.process.kill()
         worker.process.join()
         self.workers[self.workers.index(worker)] = self._start()
         return result
 
     def run(self, tasks, on_result):
-        """Grade ``tasks`` (Submissions); call ``on_result(submission, GradeResult)`` in this
-        process as each finishes."""
+        """Grade ``tasks`` (Submissions); call ``on_result(submission, [GradeResult per notebook])``
+        in this process as each finishes."""
         queue = deque(tasks)
         while True:
             for worker in self.workers:
@@ -94,7 +105,7 @@ class WorkerPool:
                 task, result = worker.task, None
                 if worker.conn.poll():
                     try:
-                        result = GradeResult.from_wire(worker.conn.recv())
+                        result = [GradeResult.from_wire(part) for part in worker.conn.recv()]
                     except (EOFError, OSError):
                         result = self._fail(worker, "the grading worker died")
                 elif not worker.process.is_alive():

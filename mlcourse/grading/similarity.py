@@ -60,18 +60,22 @@ def reference_texts(source_nb, answer_key_objects):
     return "\n\n".join(texts)
 
 
-def class_flags(ctx, spec, answers):
-    """``find_copies`` for ``answers`` ({student: answer text}) of ``spec``'s assignment in the
-    course ``ctx``: against its answer key, with the stubs nbgrader releases as boilerplate."""
+def class_flags(ctx, specs, answers):
+    """``find_copies`` for ``answers`` ({student: answer text}) of the assignment of ``specs``
+    (one per notebook) in the course ``ctx``: against its answer key, with the stubs nbgrader
+    releases as boilerplate."""
     from nbgrader.preprocessors import ClearSolutions
 
     from ..answer_key import resolve
     from .spec import source_notebook
 
-    source_nb = nbformat.read(source_notebook(ctx, spec.assignment), as_version=4)
-    stubs, _ = ClearSolutions(config=ctx.config).preprocess(nbformat.from_dict(source_nb), {})
-    reference = reference_texts(source_nb, [resolve(name) for name in spec.answer_key])
-    return find_copies(answers, reference, answer_text(stubs))
+    references, stubs = [], []
+    for spec in specs:
+        source_nb = nbformat.read(source_notebook(ctx, spec.assignment, spec.notebook), as_version=4)
+        released, _ = ClearSolutions(config=ctx.config).preprocess(nbformat.from_dict(source_nb), {})
+        references.append(reference_texts(source_nb, [resolve(name) for name in spec.answer_key]))
+        stubs.append(answer_text(released))
+    return find_copies(answers, "\n\n".join(references), "\n\n".join(stubs))
 
 
 def _stable_kgram_hashes(text, k):

@@ -44,36 +44,55 @@ def gradebook_lock(db_url):
         yield
 
 
-def source_notebook(ctx, assignment):
-    """The path of ``assignment``'s instructor notebook (its one notebook in the source folder)."""
+def source_notebooks(ctx, assignment):
+    """The paths of ``assignment``'s instructor notebooks in the source folder, by name."""
     folder = ctx.source_folder(assignment)
     if not folder.is_dir():
         raise ValueError(f"no assignment {assignment!r} in this course: expected its source folder {folder}")
     found = sorted(folder.glob("*.ipynb"))
+    if not found:
+        raise ValueError(f"no notebook in {folder}: an assignment's source folder holds its notebooks")
+    return found
+
+
+def source_notebook(ctx, assignment, notebook=None):
+    """The path of ``assignment``'s instructor notebook ``notebook`` (default: its only one)."""
+    found = source_notebooks(ctx, assignment)
+    if notebook is not None:
+        path = ctx.source_folder(assignment) / f"{notebook}.ipynb"
+        if path not in found:
+            raise ValueError(f"assignment {assignment!r} has no notebook {notebook!r} (it has "
+                             f"{', '.join(p.stem for p in found)})")
+        return path
     if len(found) != 1:
-        raise ValueError(f"expected one notebook in {folder} (one notebook per assignment), found {len(found)}")
+        raise ValueError(f"assignment {assignment!r} has {len(found)} notebooks ({', '.join(p.stem for p in found)}): "
+                         "say which one")
     return found[0]
 
 
 def _stale(ctx, assignment):
     """Why the gradebook's copy of ``assignment`` must be (re)built from the source, or ''."""
-    path = source_notebook(ctx, assignment)
+    paths = source_notebooks(ctx, assignment)
     url = make_url(ctx.db_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
         return "no gradebook yet"
-    tests = {c.metadata["nbgrader"]["grade_id"]: c for c in nbformat.read(path, as_version=4).cells
-             if utils.is_grade(c) and not utils.is_solution(c)}
     with Gradebook(ctx.db_url, ctx.dirs.course_id) as gb:
         try:
-            notebook = gb.find_notebook(path.stem, assignment)
+            stored_names = {nb.name for nb in gb.find_assignment(assignment).notebooks}
         except MissingEntry:
             return "not in the gradebook yet"
-        stored = {c.name: c for c in notebook.source_cells}
-        points = {c.name: float(c.max_score) for c in notebook.grade_cells}
-        for name, cell in tests.items():
-            if name not in stored or stored[name].source != cell.source \
-                    or points.get(name) != float(cell.metadata["nbgrader"]["points"]):
-                return f"test cell {name} changed in the source"
+        if stored_names != {p.stem for p in paths}:
+            return "its notebooks changed in the source"
+        for path in paths:
+            tests = {c.metadata["nbgrader"]["grade_id"]: c for c in nbformat.read(path, as_version=4).cells
+                     if utils.is_grade(c) and not utils.is_solution(c)}
+            notebook = gb.find_notebook(path.stem, assignment)
+            stored = {c.name: c for c in notebook.source_cells}
+            points = {c.name: float(c.max_score) for c in notebook.grade_cells}
+            for name, cell in tests.items():
+                if name not in stored or stored[name].source != cell.source \
+                        or points.get(name) != float(cell.metadata["nbgrader"]["points"]):
+                    return f"test cell {name} of {path.stem} changed in the source"
     return ""
 
 
@@ -145,21 +164,35 @@ class AssignmentSpec:
         return float(sum(self.grade_cells.values()))
 
     @classmethod
-    def load(cls, ctx, assignment):
+    def load_all(cls, ctx, assignment):
+        """One spec per notebook of ``assignment``, by notebook name."""
+        return [cls.load(ctx, assignment, name) for name in cls.notebook_names(ctx, assignment)]
+
+    @staticmethod
+    def notebook_names(ctx, assignment):
         with Gradebook(ctx.db_url, ctx.dirs.course_id) as gb:
             try:
-                notebooks = gb.find_assignment(assignment).notebooks
+                return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
             except MissingEntry:
                 raise ValueError(f"assignment {assignment!r} is not in the gradebook {ctx.db_url}") from None
-            if len(notebooks) != 1:
-                raise ValueError(f"expected one notebook in assignment {assignment!r}, found {len(notebooks)}")
-            nb = notebooks[0]
+
+    @classmethod
+    def load(cls, ctx, assignment, notebook=None):
+        """The spec of ``assignment``'s notebook ``notebook`` (default: its only one)."""
+        names = cls.notebook_names(ctx, assignment)
+        if notebook is None and len(names) != 1:
+            raise ValueError(f"assignment {assignment!r} has {len(names)} notebooks ({', '.join(names)}): "
+                             "say which one")
+        if notebook is not None and notebook not in names:
+            raise ValueError(f"assignment {assignment!r} has no notebook {notebook!r} (it has {', '.join(names)})")
+        with Gradebook(ctx.db_url, ctx.dirs.course_id) as gb:
+            nb = gb.find_notebook(notebook or names[0], assignment)
             points = {c.name: float(c.max_score) for c in nb.grade_cells}
             solutions = [c.name for c in nb.solution_cells]
             sources = {c.name: (c.source, c.checksum, c.locked) for c in nb.source_cells}
             name, kernelspec = nb.name, nb.kernelspec
         try:
-            source_nb = nbformat.read(source_notebook(ctx, assignment), as_version=4)
+            source_nb = nbformat.read(source_notebook(ctx, assignment, name), as_version=4)
             order = [c.metadata["nbgrader"]["grade_id"] for c in source_nb.cells
                      if c.metadata.get("nbgrader", {}).get("grade_id") in sources]
             judged, given = None, []

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SAWarning
 
 from ..atomic import atomic_open
 from .execute import _resources, pipeline, stage_files
-from .outcome import RETRIED, TRUST_IN_KERNEL, TRUST_JUDGED, cell_outcomes
+from .outcome import RETRIED, TRUST_IN_KERNEL, TRUST_JUDGED, cell_outcomes, most_severe
 
 
 GRADER_VERSION = "1"  # part of the content hash: bump it when a change must regrade everything
@@ -52,11 +52,13 @@ SIMILARITY = Table(  # the near-copies of the whole class, as the last run found
 )
 
 
-def content_hash(submission, spec, data, ignore):
-    """What a grade depends on: the notebook, the other files beside it (timestamp included),
-    the assignment's cells and points, and the grader's version."""
-    digest = hashlib.sha256(f"{GRADER_VERSION}\0{spec.fingerprint}\0".encode())
-    digest.update(b"<missing>" if data is None else data)
+def content_hash(submission, specs, datas, ignore):
+    """What a grade depends on: the notebooks (``datas``, one per spec), the other files beside
+    them (timestamp included), the assignment's cells and points, and the grader's version."""
+    digest = hashlib.sha256(GRADER_VERSION.encode())
+    for spec, data in zip(specs, datas):
+        digest.update(f"\0{spec.notebook}\0{spec.fingerprint}\0".encode())
+        digest.update(b"<missing>" if data is None else data)
     if submission.folder and Path(submission.folder).is_dir():
         for name in sorted(utils.find_all_files(submission.folder, list(ignore) + ["*.ipynb"])):
             digest.update(os.path.relpath(name, submission.folder).encode() + b"\0" + Path(name).read_bytes())
@@ -117,39 +119,57 @@ def _write_text(path, text):
         f.write(text)
 
 
+def _part_row(row, notebook, notebooks):
+    """The row of ``notebook``, one of the ``notebooks`` of an assignment: its cells (by their own
+    names) and its part of the reason (parts are ``name: reason``, joined by "; ", in order)."""
+    cells = [dict(c, name=c["name"].split("/", 1)[1]) for c in json.loads(row["cells"]) if c.get("notebook") == notebook]
+    reason, start = row["reason"], row["reason"].find(f"{notebook}: ")
+    if start == 0 or start > 0 and reason[:start].endswith("; "):
+        ends = [reason.find(f"; {other}: ", start) for other in notebooks[notebooks.index(notebook) + 1:]]
+        end = min([e for e in ends if e >= 0], default=len(reason))
+        reason = reason[start + len(notebook) + 2:end]
+    else:
+        reason = ""
+    return dict(row, cells=json.dumps(cells), score=sum(c["points"] for c in cells), reason=reason,
+                max_score=sum(c["max_points"] for c in cells))
+
+
 class Recorder:
     """Writes each result, in this process only: autograded files, nbgrader's gradebook
     (student, submission, nbgrader's SaveAutoGrades and AssignLatePenalties), feedback, and
-    last the row of ``mlcourse_grading``."""
+    last the row of ``mlcourse_grading``. ``specs``: one per notebook of the assignment."""
 
-    def __init__(self, ctx, spec, table, feedback=False):
-        self.ctx, self.spec, self.table, self.feedback = ctx, spec, table, feedback
+    def __init__(self, ctx, specs, table, feedback=False):
+        self.ctx, self.specs, self.table, self.feedback = ctx, specs, table, feedback
+        self.assignment = specs[0].assignment
         self.config = ctx.grading_config
 
     def autograded(self, student):
-        return self.ctx.folder(self.ctx.dirs.autograded_directory, student, self.spec.assignment)
+        return self.ctx.folder(self.ctx.dirs.autograded_directory, student, self.assignment)
 
-    def feedback_file(self, student):
-        folder = self.ctx.folder(self.ctx.dirs.feedback_directory, student, self.spec.assignment)
-        return folder / f"{self.spec.notebook}.html"
+    def feedback_file(self, student, spec):
+        folder = self.ctx.folder(self.ctx.dirs.feedback_directory, student, self.assignment)
+        return folder / f"{spec.notebook}.html"
 
-    def _write_autograded(self, submission, nb):
+    def _write_autograded(self, submission, notebooks):
         dest = self.autograded(submission.student)
-        if nb is None:
+        if all(nb is None for nb in notebooks.values()):
             shutil.rmtree(dest, ignore_errors=True)  # no stale notebook of an earlier submission
             return
         dest.parent.mkdir(parents=True, exist_ok=True)
         staged = dest.parent / f".{dest.name}.partial-{os.getpid()}"
         shutil.rmtree(staged, ignore_errors=True)
         staged.mkdir()
-        stage_files(staged, submission.folder, self.ctx.source_folder(self.spec.assignment), self.ctx.dirs.ignore)
+        stage_files(staged, submission.folder, self.ctx.source_folder(self.assignment), self.ctx.dirs.ignore)
         if submission.folder and (Path(submission.folder) / "timestamp.txt").exists():
             shutil.copy(Path(submission.folder) / "timestamp.txt", staged)
-        nbformat.write(nb, staged / f"{self.spec.notebook}.ipynb")
+        for name, nb in notebooks.items():
+            if nb is not None:
+                nbformat.write(nb, staged / f"{name}.ipynb")
         _replace_dir(staged, dest)
 
-    def _write_gradebook(self, submission, result):
-        spec, student = self.spec, submission.student
+    def _write_gradebook(self, submission, spec, result):
+        student = submission.student
         timestamp = self.ctx.dirs.get_existing_timestamp(submission.folder) if submission.folder else None
         with Gradebook(self.ctx.db_url, self.ctx.dirs.course_id) as gb:
             gb.update_or_create_student(student)
@@ -174,29 +194,46 @@ class Recorder:
             score = float(graded.score) - float(graded.late_submission_penalty or 0.0)
         return points, score
 
-    def record(self, submission, result, chash):
-        """Record one result; returns its row."""
-        cells, score = result.cells, result.score
-        if result.status not in RETRIED | {"missing"}:
-            self._write_autograded(submission, result.notebook)
-            with warnings.catch_warnings():  # nbgrader's own session warnings, harmless and noisy
-                warnings.simplefilter("ignore", SAWarning)
-                points, score = self._write_gradebook(submission, result)
-            cells = cell_outcomes(result.notebook, self.spec, points)
-        row = dict(assignment=self.spec.assignment, student=submission.student, content_hash=chash,
-                   status=result.status, reason=result.reason, score=round(score, 6),
-                   max_score=self.spec.max_score, cells=json.dumps([dataclasses.asdict(c) for c in cells]),
-                   run_seconds=result.run_seconds, graded_at=datetime.datetime.now(datetime.timezone.utc),
-                   trust=TRUST_IN_KERNEL if self.spec.judged is None else TRUST_JUDGED)
+    def record(self, submission, results, chash):
+        """Record one submission's results (one per notebook, as ``specs``); returns its row."""
+        several = len(self.specs) > 1
+        ran = any(r.status not in RETRIED | {"missing"} for r in results)
+        if ran:
+            self._write_autograded(submission, {s.notebook: r.notebook for s, r in zip(self.specs, results)})
+        cells, score = [], 0.0
+        for spec, result in zip(self.specs, results):
+            part, part_score = result.cells, result.score
+            if ran and result.status not in RETRIED:
+                with warnings.catch_warnings():  # nbgrader's own session warnings, harmless and noisy
+                    warnings.simplefilter("ignore", SAWarning)
+                    points, part_score = self._write_gradebook(submission, spec, result)
+                part = cell_outcomes(result.notebook, spec, points)
+            if several:
+                part = [dataclasses.replace(c, name=f"{spec.notebook}/{c.name}", notebook=spec.notebook) for c in part]
+            cells += part
+            score += part_score
+        status = most_severe([r.status for r in results])
+        reasons = [f"{s.notebook}: {r.reason}" if several else r.reason for s, r in zip(self.specs, results) if r.reason]
+        row = dict(assignment=self.assignment, student=submission.student, content_hash=chash,
+                   status=status, reason="; ".join(reasons), score=round(score, 6),
+                   max_score=sum(s.max_score for s in self.specs),
+                   cells=json.dumps([dataclasses.asdict(c) for c in cells]),
+                   run_seconds=round(sum(r.run_seconds for r in results), 3),
+                   graded_at=datetime.datetime.now(datetime.timezone.utc),
+                   trust=TRUST_IN_KERNEL if any(s.judged is None for s in self.specs) else TRUST_JUDGED)
         if self.feedback:
-            self.write_feedback(submission.student, row, result.notebook)
+            self.write_feedback(submission.student, row, [r.notebook for r in results])
         self.table.save(row)
         return row
 
-    def write_feedback(self, student, row, nb=None):
+    def write_feedback(self, student, row, notebooks=None):
+        """feedback/<student>/<assignment>/<notebook>.html for each notebook."""
         from .feedback import render_feedback
 
-        if nb is None and row["status"] not in RETRIED | {"missing", "invalid", "wrong-assignment"}:
-            path = self.autograded(student) / f"{self.spec.notebook}.ipynb"
-            nb = nbformat.read(path, as_version=4) if path.exists() else None
-        _write_text(self.feedback_file(student), render_feedback(self.spec, student, row, nb))
+        for i, spec in enumerate(self.specs):
+            nb = notebooks[i] if notebooks else None
+            if nb is None and row["status"] not in RETRIED | {"missing", "invalid", "wrong-assignment"}:
+                path = self.autograded(student) / f"{spec.notebook}.ipynb"
+                nb = nbformat.read(path, as_version=4) if path.exists() else None
+            part = _part_row(row, spec.notebook, [s.notebook for s in self.specs]) if len(self.specs) > 1 else row
+            _write_text(self.feedback_file(student, spec), render_feedback(spec, student, part, nb))

@@ -22,8 +22,12 @@ class Submission:
     member: str = None
     folder: str = None
 
-    def read(self):
-        """The notebook's bytes, or None when it is missing."""
+    def read(self, notebook=None):
+        """The notebook's bytes, or None when it is missing; ``notebook``: which notebook of the
+        submission folder (an assignment of several notebooks)."""
+        if notebook is not None and self.folder is not None:
+            path = Path(self.folder) / f"{notebook}.ipynb"
+            return path.read_bytes() if path.is_file() else None
         if self.path is None:
             return None
         if self.member is not None:
@@ -32,12 +36,19 @@ class Submission:
         return Path(self.path).read_bytes()
 
 
-def find_submissions(ctx, assignment, notebook, source=None):
-    """Submissions of ``assignment``, sorted by student, and the files ignored because their
-    name is no usable student id. ``source``: nbgrader's submitted/<student>/<assignment>/
-    layout (default: the course's), a folder of <student>.ipynb files, or a zip of them."""
+def find_submissions(ctx, assignment, notebooks, source=None):
+    """Submissions of ``assignment`` (its notebook names ``notebooks``, or one name), sorted by
+    student, and the files ignored because their name is no usable student id. ``source``:
+    nbgrader's submitted/<student>/<assignment>/ layout (default: the course's), or, for an
+    assignment of one notebook, a folder of <student>.ipynb files or a zip of them."""
+    notebooks = [notebooks] if isinstance(notebooks, str) else list(notebooks)
     source = Path(source) if source is not None else ctx.root / ctx.dirs.submitted_directory
     found, ignored = {}, []
+    flat = source.is_file() or source.is_dir() and not any((d / assignment).is_dir() for d in source.iterdir())
+    if len(notebooks) > 1 and flat:
+        raise ValueError(f"assignment {assignment!r} has {len(notebooks)} notebooks ({', '.join(notebooks)}): "
+                         f"grade it from nbgrader's layout <folder>/<student>/{assignment}/<notebook>.ipynb, "
+                         "not a folder or zip of one notebook per student")
     if source.is_file():
         if not zipfile.is_zipfile(source):
             raise ValueError(f"--submissions expects a folder or a .zip of notebooks, got the file {source}")
@@ -50,9 +61,10 @@ def find_submissions(ctx, assignment, notebook, source=None):
         layout = [d for d in source.iterdir() if (d / assignment).is_dir()]
         if layout:
             for folder in layout:
-                nb = folder / assignment / f"{notebook}.ipynb"
+                present = [folder / assignment / f"{name}.ipynb" for name in notebooks
+                           if (folder / assignment / f"{name}.ipynb").exists()]
                 found.setdefault(folder.name, []).append(
-                    Submission(folder.name, str(nb) if nb.exists() else None, folder=str(folder / assignment)))
+                    Submission(folder.name, str(present[0]) if present else None, folder=str(folder / assignment)))
         else:
             for nb in source.glob("*.ipynb"):
                 found.setdefault(nb.stem, []).append(Submission(nb.stem, str(nb)))
