@@ -13,6 +13,7 @@ COMMANDS = {
     "check-release": "mlcourse.release_check",
     "start": "mlcourse.cli.start",
     "check": "mlcourse.cli.check",
+    "export": "mlcourse.cli.export",
 }
 
 
