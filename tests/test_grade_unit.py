@@ -4,6 +4,7 @@ failed (visible or hidden part), statuses, feedback scrubbing, CSVs, the command
 sandbox command and its refusal when bubblewrap is missing."""
 import json
 import shutil
+import subprocess
 import zipfile
 from types import SimpleNamespace
 
@@ -374,6 +375,14 @@ def test_missing_bubblewrap_refuses_clearly(monkeypatch, tmp_path):
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     with pytest.raises(sandbox.SandboxUnavailable, match=r"bubblewrap \(bwrap\) is not installed.*--no-sandbox"):
         sandbox.bwrap_command(["true"], tmp_path, tmp_path, 61234, Limits(), {})
+
+
+def test_a_job_that_may_not_create_namespaces_is_refused_with_the_cause(monkeypatch, tmp_path):
+    denied = subprocess.CompletedProcess([], 1, "", "bwrap: No permissions to creating new namespace")
+    monkeypatch.setattr(sandbox.subprocess, "run", lambda *a, **k: denied)
+    monkeypatch.setattr(sandbox.os, "chown", lambda *a: None)
+    with pytest.raises(sandbox.SandboxUnavailable, match=r"No permissions.*may not create namespaces.*SYS_ADMIN"):
+        sandbox.check_sandbox(61234, Limits(), tmp_path / "run")
 
 
 def test_no_sandbox_warns_loudly(capsys):

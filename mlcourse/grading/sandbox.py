@@ -266,6 +266,10 @@ def check_sandbox(uid, limits, workdir):
         if os.geteuid() != 0:
             hint = (" The grader drops student code to a spare uid, which needs root (or a bwrap "
                     "allowed to switch users).")
+        if "namespace" in result.stderr or "Operation not permitted" in result.stderr:
+            hint += (" bubblewrap may not create namespaces here: a container or cluster job must allow it "
+                     "(Kubernetes: runAsUser 0, the SYS_ADMIN capability, unconfined seccomp and AppArmor; "
+                     "see the README's 'Grading on a cluster').")
         raise SandboxUnavailable(
             f"the grading sandbox (bubblewrap) failed to start (exit {result.returncode}): "
             f"{result.stderr.strip()[-800:]}.{hint} Fix this, or pass --no-sandbox to grade "
