@@ -1,14 +1,18 @@
 """Several machines, one gradebook: a real PostgreSQL server (Debian's package, started here
-in a private folder as the ``postgres`` user, on a Unix socket only) and two graders started
-at once with ``--shard 1/2`` and ``--shard 2/2``. Every student is graded by exactly one of
-them, each grade is in the gradebook exactly once, and a later unsharded run has nothing to do."""
+in a private folder as the ``postgres`` user, on a Unix socket only) and a job array of three
+graders with ``--shard auto`` (two Slurm tasks, one Kubernetes index), one killed at its first
+grade and run again. Every student is graded by exactly one of them, each grade is in the
+gradebook exactly once, the report of the merged gradebook counts everyone, and a later
+unsharded run has nothing to do."""
 import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -16,6 +20,8 @@ import pytest
 
 from course import ROOT, SANDBOX_GRADING, apply_mistake, wrong_answers
 from mlcourse.grading import grade_class
+from mlcourse.grading.class_report import build_report
+from mlcourse.grading.item_stats import cell_stats
 from mlcourse.grading.shard import in_shard
 from mlcourse.release import tool_env
 
@@ -65,35 +71,66 @@ def postgres():
         shutil.rmtree(home, ignore_errors=True)
 
 
-def test_two_sharded_graders_at_once_into_postgres(postgres, tmp_path):
+SHARDS = 3
+JOB_ARRAYS = [  # the variables Slurm (an array started at 3) and a Kubernetes Indexed Job set
+    {"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "3", "SLURM_ARRAY_TASK_COUNT": str(SHARDS)},
+    {"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "3", "SLURM_ARRAY_TASK_COUNT": str(SHARDS)},
+    {"JOB_COMPLETION_INDEX": "2", "MLCOURSE_SHARD_COUNT": str(SHARDS)},
+]
+STUDENTS = ["ada", "bo", "cy", "di", "ed", "flo", "gus", "hal", "ivy", "jo", "kit", "lu"]
+
+
+def grader(course, postgres, job, output):
+    env = {k: v for k, v in tool_env().items() if not k.startswith(("SLURM_", "JOB_COMPLETION"))}
+    return subprocess.Popen([sys.executable, "-m", "mlcourse.grading.cli", A, "--course", str(course), "--db", postgres,
+                             "--shard", "auto", "--output", str(output), "--quiet"],
+                            env={**env, **job}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def recorded(postgres, students):
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(postgres)
+    try:
+        with engine.connect() as conn:
+            return {s for (s,) in conn.execute(text("SELECT student FROM mlcourse_grading")) if s in students}
+    except Exception:  # the table is not there yet
+        return set()
+    finally:
+        engine.dispose()
+
+
+def test_job_array_of_graders_into_postgres_survives_a_killed_task(postgres, tmp_path):
     course = tmp_path / "course"  # the course needs only its config and source: the gradebook is PostgreSQL
     course.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", course)
     shutil.copytree(ROOT / "solutions" / A, course / "solutions" / A)
     solution = nbformat.read(course / "solutions" / A / f"{A}.ipynb", as_version=4)
-    mistakes = wrong_answers(A)
     notebooks = {"ada": (solution, set())}
-    for i, (name, mistake) in enumerate(zip(["bo", "cy", "di", "ed", "flo"], mistakes)):
+    for name, mistake in zip(STUDENTS[1:], wrong_answers(A)):
         notebooks[name] = (apply_mistake(solution, mistake), set(mistake["loses"]))
     for student, (nb, _) in notebooks.items():
         folder = course / "submitted" / student / A
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{A}.ipynb")
-    shards = {i: {s for s in notebooks if in_shard(s, (i, 2))} for i in (1, 2)}
-    assert shards[1] and shards[2], "both shards should get students"
+    shards = {i: {s for s in notebooks if in_shard(s, (i, SHARDS))} for i in range(1, SHARDS + 1)}
+    assert all(shards.values()) and len(shards[SHARDS]) >= 3, shards
 
-    graders = [subprocess.Popen([sys.executable, "-m", "mlcourse.grading.cli", A, "--course", str(course),
-                                 "--db", postgres, "--shard", f"{i}/2", "--output", str(tmp_path / f"shard{i}.csv"),
-                                 "--quiet"],
-                                env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-               for i in (1, 2)]  # both at once, both registering the assignment and writing grades
-    for grader in graders:
-        out, _ = grader.communicate(timeout=600)
-        assert grader.returncode == 0, out
+    doomed = grader(course, postgres, JOB_ARRAYS[-1], tmp_path / "killed.csv")
+    while not recorded(postgres, shards[SHARDS]) and doomed.poll() is None:
+        time.sleep(0.1)
+    doomed.send_signal(signal.SIGKILL)  # the task dies at its first grade, as a preempted job would
+    doomed.wait(timeout=60)
+    before = recorded(postgres, shards[SHARDS])
+    assert 1 <= len(before) < len(shards[SHARDS]), "the task should be killed in the middle of its shard"
 
+    tasks = [grader(course, postgres, job, tmp_path / f"shard{i}.csv") for i, job in enumerate(JOB_ARRAYS, 1)]
+    outputs = [task.communicate(timeout=600)[0] for task in tasks]  # the array again, the killed task rerun
+    assert [t.returncode for t in tasks] == [0] * SHARDS, outputs
+    assert f"{len(shards[SHARDS]) - len(before)} graded now, {len(before)} unchanged" in outputs[-1]
     graded = {i: {line.split(",")[0] for line in (tmp_path / f"shard{i}.csv").read_text().splitlines()[1:]}
-              for i in (1, 2)}
-    assert graded == shards and not graded[1] & graded[2]
+              for i in shards}
+    assert graded == shards
 
     from nbgrader.api import Gradebook
     from sqlalchemy import create_engine, text
@@ -114,3 +151,10 @@ def test_two_sharded_graders_at_once_into_postgres(postgres, tmp_path):
 
     merged = grade_class(A, course=course, db=postgres, output=tmp_path / "all.csv", progress=False)
     assert (merged.ran, merged.skipped, len(merged.rows)) == (0, len(notebooks), len(notebooks))
+    stats = {c.name: c for c in cell_stats(merged.rows)}  # the report of the merged gradebook
+    for cell, most in points.items():
+        passing = sum(cell not in loses for _, loses in notebooks.values())
+        assert (stats[cell].n, stats[cell].passed) == (len(notebooks), passing), cell
+        assert stats[cell].mean_points == pytest.approx(most * passing / len(notebooks))
+    page = build_report(A, course=course, db=postgres, output=tmp_path / "report.html").read_text()
+    assert f"{len(notebooks)} students" in page and all(s in page for s in notebooks)

@@ -14,6 +14,7 @@ COMMANDS = {
     "start": "mlcourse.cli.start",
     "check": "mlcourse.cli.check",
     "export": "mlcourse.cli.export",
+    "report": "mlcourse.cli.report",
 }
 
 

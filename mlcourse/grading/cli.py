@@ -33,6 +33,8 @@ def add_parser(sub):
                              "auto: I and N from a Slurm job array or a Kubernetes Indexed Job (see the README)")
     parser.add_argument("--feedback", action="store_true",
                         help="write feedback/<student>/<assignment>/<notebook>.html (hidden tests: pass/fail only)")
+    parser.add_argument("--report", action="store_true",
+                        help="also write the class report, reports/<assignment>.html (as `mlcourse report`)")
     parser.add_argument("--output", metavar="CSV",
                         help="grade table (default grades.csv in the course; per cell: *_cells.csv)")
     parser.add_argument("--no-sandbox", action="store_true",
@@ -51,6 +53,10 @@ def run(args):
                          feedback=args.feedback, output=args.output, sandbox=not args.no_sandbox,
                          force=args.force, progress=not args.quiet)
     print(report.text)
+    if args.report:
+        from .class_report import build_report
+
+        print(f"class report: {build_report(args.assignment, course=args.course, db=args.db)}")
     return 0
 
 
