@@ -11,6 +11,8 @@ from nbgrader.api import Gradebook
 
 from course import SANDBOX_GRADING
 from mlcourse.grading import grade_class
+from mlcourse.grading.class_report import build_report
+from mlcourse.grading.export import export_grades
 from mlcourse.release import nbgrader
 
 pytestmark = [pytest.mark.slow, SANDBOX_GRADING,
@@ -107,6 +109,11 @@ def test_a_two_notebook_assignment_scores_as_plain_nbgrader(tmp_path):
     for part in PARTS:  # feedback per notebook, each with its own cells
         page = (ours / "feedback" / "bob" / A / f"{part}.html").read_text()
         assert ("test_double" in page) == (part == "part1") and ("test_halve" in page) == (part == "part2")
+    page = build_report(A, course=ours).read_text()  # the report and the exports read it like any other
+    assert "part2/test_halve" in page and "in-kernel" in page
+    export = export_grades(A, "csv", output=tmp_path / "grades.csv", course=ours)
+    assert export.path.read_text().splitlines()[1:] == [
+        "ann,6,6,100,graded", "bob,3,6,50,graded", "cy,2,6,33.33,missing"]
     again = grade_class(A, course=ours, progress=False)
     assert (again.ran, again.skipped) == (0, len(STUDENTS))
     with pytest.raises(ValueError, match="has 2 notebooks"):
