@@ -7,9 +7,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 PYTEST_ARGS ?=
 TEST_JOBS ?= 2  # pytest-xdist workers; tests that share the site or the sandbox pin themselves to one
 
-.PHONY: all install system-deps exercises site check-release test lock clean
+.PHONY: all install system-deps exercises site check-leaks check-release test lock clean
 
-all: site check-release
+all: site check-leaks
 
 # constraints.txt is the lock: the exact versions the tests passed with (`make lock` refreshes it)
 $(INSTALLED): pyproject.toml constraints.txt
@@ -39,8 +39,10 @@ exercises: $(INSTALLED)
 site: exercises
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-check-release: site
-	$(VENV)/bin/mlcourse check-release
+check-leaks: site
+	$(VENV)/bin/mlcourse check-leaks
+
+check-release: check-leaks  # the old name
 
 test: $(INSTALLED) system-deps
 	$(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup $(PYTEST_ARGS)

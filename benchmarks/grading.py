@@ -81,7 +81,7 @@ def main(argv=None):
         load = [os.getloadavg()[0]]
         t_plain = timed([sys.executable, "-m", "nbgrader", "autograde", A], plain)
         load.append(os.getloadavg()[0])
-        t_ours = timed([sys.executable, "-m", "mlcourse.grading.cli", A, "--workers", str(args.workers), "--quiet"],
+        t_ours = timed([sys.executable, "-m", "mlcourse", "grade", A, "--workers", str(args.workers), "--quiet"],
                        ours)
         load.append(os.getloadavg()[0])
 

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from .release_check import is_trivial, squeeze
+from .errors import BadInput
 
 # a call of an input check of ``mlcourse.checks``, shared by the reference and the student package
 VALIDATION_RE = re.compile(r"\s*([\w, ]+=\s*)?check_\w+\(")
@@ -19,7 +20,7 @@ def listed(notebook):
     nb = json.loads(Path(notebook).read_text(encoding="utf-8")) if isinstance(notebook, (str, Path)) else notebook
     names = nb.get("metadata", {}).get("mlcourse", {}).get("answer_key", [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"the answer_key of {notebook} must be a list of dotted names, got {names!r}")
+        raise BadInput(f"the answer_key of {notebook} must be a list of dotted names, got {names!r}")
     return names
 
 
@@ -32,7 +33,7 @@ def resolve(name):
         try:
             return getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError, ValueError):
-            raise ValueError(f"the answer key lists {name!r}, which names nothing importable") from None
+            raise BadInput(f"the answer key lists {name!r}, which names nothing importable") from None
 
 
 def reference_lines(root):

@@ -5,6 +5,8 @@ from pathlib import Path
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
 
+from .errors import BadInput
+
 
 class CourseContext:
     """An nbgrader course folder: its config (``nbgrader_config.py``), directories and gradebook URL."""
@@ -12,7 +14,7 @@ class CourseContext:
     def __init__(self, root=".", db=None):
         self.root = Path(root).resolve()
         if not (self.root / "nbgrader_config.py").is_file():
-            raise ValueError(f"expected an nbgrader course folder holding nbgrader_config.py, got {self.root}")
+            raise BadInput(f"expected an nbgrader course folder holding nbgrader_config.py, got {self.root}")
         self.db_arg = db
         self.config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
         self.dirs = CourseDirectory(config=self.config, root=str(self.root))

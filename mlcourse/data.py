@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import MissingPath, SetupError
+
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
@@ -93,7 +95,7 @@ def add_bias_column(X):
 
 
 def _missing_cifar10(root, missing):
-    return FileNotFoundError(
+    return MissingPath(
         f"CIFAR-10 is not in {root} (missing {CIFAR10_DIR}/{missing}). Fetch it (170 MB, once) with:\n"
         f"    mlcourse data fetch cifar10 --root {root}\n"
         "or use the digits data set, which needs no download: mlcourse.data.load_digits()."
@@ -145,9 +147,9 @@ def _download(url, part, progress):
     except urllib.error.HTTPError as err:
         if err.code == 416:          # range not satisfiable: the partial file is already whole
             return
-        raise RuntimeError(f"download of {url} failed: HTTP {err.code} {err.reason}") from err
+        raise SetupError(f"download of {url} failed: HTTP {err.code} {err.reason}") from err
     except urllib.error.URLError as err:
-        raise RuntimeError(f"cannot reach {url}: {err.reason}. Check the network and run the command again; "
+        raise SetupError(f"cannot reach {url}: {err.reason}. Check the network and run the command again; "
                            "a partial download is kept and resumed.") from err
     with response:
         if have and response.status != 206:     # server ignored the range: start over
@@ -180,11 +182,11 @@ def _extract(archive, root):
             with tarfile.open(archive, "r:gz") as tar:
                 tar.extractall(tmp, filter="data")
         except (tarfile.TarError, EOFError, OSError) as err:
-            raise RuntimeError(f"{archive} is not a readable CIFAR-10 archive ({err}). "
+            raise SetupError(f"{archive} is not a readable CIFAR-10 archive ({err}). "
                                f"Delete it and fetch again.") from err
         extracted = Path(tmp) / CIFAR10_DIR
         if not (extracted / "test_batch").exists():
-            raise RuntimeError(f"{archive} does not hold {CIFAR10_DIR}/test_batch: not a CIFAR-10 archive. "
+            raise SetupError(f"{archive} does not hold {CIFAR10_DIR}/test_batch: not a CIFAR-10 archive. "
                                "Delete it and fetch again.")
         if target.exists():
             shutil.rmtree(target)
@@ -207,9 +209,9 @@ def fetch_cifar10(root=DEFAULT_ROOT, url=CIFAR10_URL, md5=CIFAR10_MD5, progress=
         got = md5sum(part)
         if got != md5:
             part.unlink()
-            raise RuntimeError(f"checksum mismatch for {url}: expected md5 {md5}, got {got}. "
+            raise SetupError(f"checksum mismatch for {url}: expected md5 {md5}, got {got}. "
                                "The corrupt download was deleted; run the command again.")
         os.replace(part, archive)
     elif md5sum(archive) != md5:
-        raise RuntimeError(f"{archive} does not match md5 {md5}: delete it and fetch again.")
+        raise SetupError(f"{archive} does not match md5 {md5}: delete it and fetch again.")
     return _extract(archive, root)

@@ -1,7 +1,7 @@
 """Release student notebooks: ``nbgrader generate_assignment`` run on a throw-away copy of the
 course, so the instructor's gradebook is never touched, and the result put in ``exercises/``.
 
-``mlcourse release [ASSIGNMENT ...] [--check] [--bundle DIR]``
+The command line is ``mlcourse release`` (``mlcourse/cli/release.py``).
 """
 import filecmp
 import hashlib
@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from .atomic import atomic_open
+from .errors import BadInput, SetupError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +40,7 @@ def nbgrader(args, cwd, check=True):
     result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd,
                             capture_output=True, text=True, env=tool_env())
     if check and result.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        raise SetupError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
 
 
@@ -152,7 +153,7 @@ def write_bundle(dest, names, root=ROOT):
 
     dest = Path(dest)
     if dest.exists() and not (dest / BUNDLE_MARK).exists() and any(dest.iterdir()):
-        raise ValueError(f"{dest} exists and is not a bundle written by `mlcourse release --bundle`; "
+        raise BadInput(f"{dest} exists and is not a bundle written by `mlcourse release --bundle`; "
                          "choose a new folder (nothing was written)")
     with tempfile.TemporaryDirectory(prefix="mlcourse-bundle-") as tmp:
         staged = Path(tmp) / "bundle"
@@ -174,38 +175,3 @@ def differences(a, b):
     for sub, sub_cmp in cmp.subdirs.items():
         out += [f"{sub}/{p}" for p in differences(Path(a) / sub, Path(b) / sub)]
     return sorted(out)
-
-
-def add_parser(sub):
-    parser = sub.add_parser("release", help="regenerate exercises/ from solutions/ with nbgrader")
-    parser.add_argument("assignment", nargs="*", help="default: every assignment in solutions/")
-    parser.add_argument("--check", action="store_true", help="only report whether exercises/ is up to date")
-    parser.add_argument("--bundle", metavar="DIR", help="also write what a class receives into DIR: the released "
-                                                        "notebooks and the student wheel of mlcourse")
-    parser.set_defaults(func=run)
-
-
-def run(args):
-    known = assignments()
-    unknown = [name for name in args.assignment if name not in known]
-    if unknown:
-        raise ValueError(f"no assignment {', '.join(unknown)} in solutions/; choose from {', '.join(known)}")
-    stale = []
-    for name in args.assignment or known:
-        if args.check:
-            with tempfile.TemporaryDirectory() as tmp:
-                fresh = generate(name, Path(tmp) / name)
-                committed = ROOT / "exercises" / name
-                diff = differences(committed, fresh) if committed.exists() else ["(missing)"]
-            if diff:
-                stale.append(f"exercises/{name}: {', '.join(diff)}")
-        else:
-            generate(name, ROOT / "exercises" / name)
-            print(f"released exercises/{name}")
-    if args.bundle and not args.check:
-        write_bundle(args.bundle, args.assignment or known)
-        print(f"wrote the class bundle to {args.bundle}; check it with `mlcourse check-release --bundle {args.bundle}`")
-    if stale:
-        print("out of date; run `make` (or `mlcourse release`) to regenerate:\n  " + "\n  ".join(stale), file=sys.stderr)
-        return 1
-    return 0

@@ -2,7 +2,7 @@
 ``exercises/``, not the built site, not the class bundle and its student wheel, not the
 feedback files.
 
-``mlcourse check-release [--site DIR] [--exercises DIR] [--bundle DIR] [--submitted DIR] [FEEDBACK ...]``
+The command line is ``mlcourse check-leaks`` (``mlcourse/cli/leaks.py``; ``check-release`` is its old name).
 
 The answer key is read from the instructor notebooks ``solutions/<assignment>/*.ipynb``:
 
@@ -26,9 +26,10 @@ lines found in ``<submitted dir>/<student>/<assignment>/*.ipynb`` are not report
 import html
 import json
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from .errors import MissingPath
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,7 +127,7 @@ def answer_key(root=ROOT):
     secrets, public = {}, set()
     notebooks = sorted(Path(root, "solutions").glob("*/*.ipynb"))
     if not notebooks:
-        raise FileNotFoundError(f"no instructor notebooks in {Path(root, 'solutions')}: "
+        raise MissingPath(f"no instructor notebooks in {Path(root, 'solutions')}: "
                                 "expected <assignment>/<assignment>.ipynb")
     for path in notebooks:
         origin = path.relative_to(root).as_posix()
@@ -208,7 +209,7 @@ def _files(folder):
             yield path
 
 
-def _display(path, root):
+def display_path(path, root):
     path = Path(path).resolve()
     try:
         return path.relative_to(Path(root).resolve()).as_posix()
@@ -219,7 +220,7 @@ def _display(path, root):
 def scan_file(path, secrets, root=ROOT, allowed=frozenset()):
     """Leaks in one file: markers, and lines of ``secrets`` whose key is not in ``allowed``.
     One leak per (line, reason)."""
-    leaks, shown = [], _display(path, root)
+    leaks, shown = [], display_path(path, root)
     for number, text in file_lines(path):
         found = MARKER_RE.search(text)
         if found:
@@ -258,12 +259,12 @@ def find_leaks(root=ROOT, exercises_dir=None, site_dir=None, feedback_dirs=(), s
     leaks = []
     for folder in [exercises_dir] + ([Path(site_dir)] if site_dir is not None else []):
         if not folder.exists():
-            raise FileNotFoundError(f"{folder} does not exist")
+            raise MissingPath(f"{folder} does not exist")
         for path in _files(folder):
             leaks += scan_file(path, secrets, root)
     for folder in map(Path, feedback_dirs):
         if not folder.exists():
-            raise FileNotFoundError(f"feedback path {folder} does not exist")
+            raise MissingPath(f"feedback path {folder} does not exist")
         for path in _files(folder):
             leaks += scan_file(path, secrets, root, _submitted_lines(path, folder, submitted_dir))
     return leaks
@@ -285,7 +286,7 @@ def scan_wheel(path, secrets, root=ROOT):
     reference = reference_lines(root)
     graded = {n for nb in Path(root, "solutions").glob("*/*.ipynb") for n in graded_names(nbformat.read(nb, 4))}
     allowed = {f"mlcourse/{name}" for name in STUDENT_MODULES}
-    leaks, shown = [], _display(path, root)
+    leaks, shown = [], display_path(path, root)
     with zipfile.ZipFile(path) as wheel:
         for name in wheel.namelist():
             where = f"{shown}!{name}"
@@ -310,51 +311,11 @@ def find_bundle_leaks(bundle, root=ROOT):
     as for ``exercises/``, and its wheels by ``scan_wheel``."""
     bundle, secrets = Path(bundle), answer_key(root)
     if not bundle.is_dir():
-        raise FileNotFoundError(f"bundle folder {bundle} does not exist")
+        raise MissingPath(f"bundle folder {bundle} does not exist")
     wheels = sorted(bundle.glob("*.whl"))
     if not wheels:
-        raise FileNotFoundError(f"{bundle} holds no student wheel: write it with `mlcourse release --bundle {bundle}`")
+        raise MissingPath(f"{bundle} holds no student wheel: write it with `mlcourse release --bundle {bundle}`")
     leaks = []
     for path in _files(bundle):
         leaks += scan_wheel(path, secrets, root) if path.suffix == ".whl" else scan_file(path, secrets, root)
     return leaks
-
-
-def add_parser(sub):
-    parser = sub.add_parser("check-release",
-                            help="fail if solutions or hidden tests reach exercises/, the site or feedback")
-    parser.add_argument("feedback", nargs="*",
-                        help="feedback files or folders to check (default: ROOT/feedback when present)")
-    parser.add_argument("--root", default=str(ROOT), help="course folder holding solutions/ (default %(default)s)")
-    parser.add_argument("--exercises", help="released notebooks (default ROOT/exercises)")
-    parser.add_argument("--site", help="built site, checked when present (default ROOT/_build/html)")
-    parser.add_argument("--bundle", help="a class bundle written by `mlcourse release --bundle`, checked too")
-    parser.add_argument("--submitted", help="submissions, whose own lines a student's feedback may show "
-                                            "(default ROOT/submitted when present)")
-    parser.set_defaults(func=run)
-
-
-def run(args):
-    root = Path(args.root)
-    exercises = Path(args.exercises or root / "exercises")
-    site = Path(args.site or root / "_build" / "html")
-    if args.site and not site.exists():
-        raise FileNotFoundError(f"site folder {site} does not exist")
-    feedback = [Path(p) for p in args.feedback] or [p for p in [root / "feedback"] if p.exists()]
-    submitted = Path(args.submitted or root / "submitted")
-    if args.submitted and not submitted.exists():
-        raise FileNotFoundError(f"submissions folder {submitted} does not exist")
-    leaks = find_leaks(root, exercises_dir=exercises, site_dir=site if site.exists() else None,
-                       feedback_dirs=feedback, submitted_dir=submitted if submitted.exists() else None)
-    bundle = [Path(args.bundle)] if args.bundle else []
-    for folder in bundle:
-        leaks += find_bundle_leaks(folder, root)
-    for leak in leaks:
-        print(leak)
-    checked = ", ".join(_display(p, root) for p in [exercises] + [site] * site.exists() + feedback + bundle)
-    if leaks:
-        print(f"check-release: {len(leaks)} leak(s) of the answer key in {checked}", file=sys.stderr)
-        return 1
-    skipped = "" if site.exists() else f" (site {_display(site, root)} not built, not checked)"
-    print(f"check-release: no answer key in {checked}{skipped}; {len(answer_key(root))} secret lines checked")
-    return 0

@@ -12,7 +12,7 @@ import mlcourse
 
 from .atomic import atomic_open
 
-STUDENT_MODULES = ("__init__.py", "atomic.py", "checks.py", "data.py", "gradcheck.py", "viz.py",
+STUDENT_MODULES = ("__init__.py", "atomic.py", "checks.py", "data.py", "errors.py", "gradcheck.py", "viz.py",
                    "grading/__init__.py", "grading/asserts.py", "grading/wire.py", "cli/__init__.py", "cli/check.py")
 DISTRIBUTION = "mlcourse_student"
 # what the student modules and the released notebooks import; torch only for 06_architectures

@@ -231,7 +231,7 @@ def test_report_opens_offline_in_chromium(tmp_path):
 def test_grade_has_a_report_option():
     import argparse
 
-    from mlcourse.grading.cli import add_parser
+    from mlcourse.cli.grade import add_parser
 
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())

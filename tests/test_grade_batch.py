@@ -390,7 +390,7 @@ def test_killed_run_resumes_with_every_grade_once(base, tmp_path):
     for _, student, nb, _ in cases:
         course.submit(student, nb)
     notebooks = {student: expected for _, student, _, expected in cases}
-    grader = subprocess.Popen([sys.executable, "-m", "mlcourse.grading.cli", A, "--course", str(course.path),
+    grader = subprocess.Popen([sys.executable, "-m", "mlcourse", "grade", A, "--course", str(course.path),
                                "--workers", "1", "--quiet"], env=tool_env(), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300

@@ -82,7 +82,7 @@ STUDENTS = ["ada", "bo", "cy", "di", "ed", "flo", "gus", "hal", "ivy", "jo", "ki
 
 def grader(course, postgres, job, output):
     env = {k: v for k, v in tool_env().items() if not k.startswith(("SLURM_", "JOB_COMPLETION"))}
-    return subprocess.Popen([sys.executable, "-m", "mlcourse.grading.cli", A, "--course", str(course), "--db", postgres,
+    return subprocess.Popen([sys.executable, "-m", "mlcourse", "grade", A, "--course", str(course), "--db", postgres,
                              "--shard", "auto", "--output", str(output), "--quiet"],
                             env={**env, **job}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

@@ -13,7 +13,9 @@ import pytest
 
 from course import ROOT
 from mlcourse.course import CourseContext
-from mlcourse.grading import cli, feedback, grader, report, sandbox, shard, store, submission
+from mlcourse import cli
+from mlcourse.cli import grade as grade_cli
+from mlcourse.grading import feedback, grader, report, sandbox, shard, store, submission
 from mlcourse.grading import outcome as outcomes
 from mlcourse.grading.spec import AssignmentSpec
 from mlcourse.grading.similarity import Flag
@@ -343,17 +345,17 @@ def test_results_table_keeps_one_row_per_student(tmp_path):
 
 def test_command_line():
     parser = cli.argparse.ArgumentParser()
-    cli.add_parser(parser.add_subparsers())
+    grade_cli.add_parser(parser.add_subparsers())
     args = parser.parse_args(["grade", "02_svm", "--workers", "2", "--shard", "2/3", "--timeout", "30",
                               "--memory", "512", "--feedback", "--no-sandbox", "--db", "sqlite:///x.db"])
     assert (args.assignment, args.workers, args.shard, args.timeout, args.memory) == ("02_svm", 2, (2, 3), 30.0, 512)
-    assert args.feedback and args.no_sandbox and args.func is cli.run
+    assert args.feedback and args.no_sandbox and args.func is grade_cli.run
     with pytest.raises(SystemExit):
         parser.parse_args(["grade", "02_svm", "--shard", "3/2"])
 
 
 def test_main_reports_a_bad_course_clearly(tmp_path, capsys):
-    assert cli.main(["02_svm", "--course", str(tmp_path)]) == 2
+    assert cli.main(["grade", "02_svm", "--course", str(tmp_path)]) == 2
     assert "mlcourse grade: error: expected an nbgrader course folder" in capsys.readouterr().err
 
 
@@ -393,7 +395,7 @@ def test_no_sandbox_warns_loudly(capsys):
 def test_grading_refuses_when_the_sandbox_cannot_start(monkeypatch, course, capsys):
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     monkeypatch.setattr(grader, "_CHECKED", set())
-    assert cli.main(["hw", "--course", str(course.root)]) == 2
+    assert cli.main(["grade", "hw", "--course", str(course.root)]) == 2
     err = capsys.readouterr().err
     assert "mlcourse grade: error: bubblewrap (bwrap) is not installed" in err and "--no-sandbox" in err
 

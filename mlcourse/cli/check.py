@@ -9,6 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..errors import BadInput, MissingPath, SetupError
+
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_LINE = re.compile(r"(?:Cell In\s*\[(\d+)\]|<cell (\d+)>|In\s*\[(\d+)\]), line (\d+)")
 TIMEOUT = 600
@@ -21,14 +23,14 @@ def run_notebook(path, timeout=TIMEOUT):
         from jupyter_client import KernelManager
         from nbclient import NotebookClient
     except ImportError:
-        raise RuntimeError("checking a notebook needs Jupyter: pip install nbclient ipykernel") from None
+        raise SetupError("checking a notebook needs Jupyter: pip install nbclient ipykernel") from None
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no notebook at {path}")
+        raise MissingPath(f"no notebook at {path}")
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as err:  # a damaged file: say so instead of a traceback
-        raise ValueError(f"{path} is not a readable notebook ({err}); restore it from backups/ or run "
+        raise BadInput(f"{path} is not a readable notebook ({err}); restore it from backups/ or run "
                          f"`mlcourse start` into a new folder") from None
     kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
     print(f"running {path} from the top in a fresh kernel ...", flush=True)

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 from ..release import ROOT, assignments
+from ..errors import BadInput
 
 WORK = ROOT / "work"
 
@@ -13,7 +14,7 @@ def start(assignment, into=WORK, root=ROOT):
     """Copy ``exercises/<assignment>`` into ``into/<assignment>``; returns (copied, kept) paths."""
     source, dest = Path(root) / "exercises" / assignment, Path(into) / assignment
     if not source.is_dir():
-        raise ValueError(f"no released assignment {assignment!r} in {source.parent}; "
+        raise BadInput(f"no released assignment {assignment!r} in {source.parent}; "
                          f"choose from {', '.join(assignments(root))}")
     copied, kept = [], []
     for path in sorted(p for p in source.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts):

@@ -11,11 +11,13 @@ in the gradebook database itself. nbgrader's own rows are updated in place (one 
 and cell), so a run killed at any moment and started again regrades exactly the submissions
 whose row is missing or stale, and every grade ends up present once.
 """
+import logging
 import sys
 
 from nbgrader.api import Gradebook
 
 from ..course import CourseContext
+from ..errors import BadInput
 from .grader import course_limits, ensure_sandbox
 from .outcome import RETRIED, unrun
 from .pool import WorkerPool
@@ -26,6 +28,8 @@ from .spec import AssignmentSpec, gradebook_lock, register_assignment
 from .store import Recorder, ResultsTable, content_hash
 from .submission import Submission, find_submissions
 
+log = logging.getLogger(__name__)
+
 
 def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=None, memory=None, db=None,
                 shard=None, feedback=False, output=None, sandbox=True, force=False, progress=True):
@@ -33,12 +37,13 @@ def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=
     ``ClassReport``. Refuses (``SandboxUnavailable``) when the sandbox cannot start, unless
     ``sandbox=False``."""
     if int(workers) < 1:
-        raise ValueError(f"--workers must be at least 1, got {workers}")
+        raise BadInput(f"--workers must be at least 1, got {workers}")
     shard = resolve_shard(shard)
     ctx = CourseContext(course, db)
     limits = course_limits(ctx, timeout, memory)
     ensure_sandbox(limits, sandbox)
-    register_assignment(ctx, assignment)
+    if register_assignment(ctx, assignment):
+        log.info("%s: registered in the gradebook from %s", assignment, ctx.source_folder(assignment))
     with gradebook_lock(ctx.db_url):
         table = ResultsTable(ctx.db_url)
     try:
@@ -75,6 +80,8 @@ def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=
             else:
                 todo.append((sub, chash))
         hashes = {sub.student: chash for sub, chash in todo}
+        log.info("%s: %d to grade, %d unchanged since the last run%s", assignment, len(todo), skipped,
+                 f", shard {shard[0]}/{shard[1]}" if shard else "")
         bar = None
         if progress and todo:
             from tqdm import tqdm
@@ -82,6 +89,8 @@ def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=
 
         def on_result(sub, results):
             rows[sub.student] = recorder.record(sub, results, hashes[sub.student])
+            if rows[sub.student]["status"] in RETRIED:
+                log.warning("%s: %s (graded again on the next run)", sub.student, rows[sub.student]["reason"])
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix_str(f"{sub.student}: {rows[sub.student]['status']}", refresh=False)

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from ..atomic import atomic_open
 from ..course import CourseContext
+from ..errors import BadInput
 from .item_stats import cell_stats, cells_of, graded_rows, score_summary
 from .outcome import STATUSES
 from .similarity import REFERENCE
@@ -304,7 +305,7 @@ def build_report(assignment, *, course=".", db=None, output=None, formgrader=FOR
     finally:
         table.close()
     if not rows:
-        raise ValueError(f"no grades for {assignment} in {ctx.db_url}: run `mlcourse grade {assignment}` first")
+        raise BadInput(f"no grades for {assignment} in {ctx.db_url}: run `mlcourse grade {assignment}` first")
     queue, notebooks = manual_queue(ctx, assignment, rows)
     page = render(assignment, ctx.dirs.course_id, rows, flags, queue, notebooks, formgrader)
     path = Path(output) if output else ctx.root / "reports" / f"{assignment}.html"

@@ -5,6 +5,7 @@ limit for the whole notebook, a stopped or dead kernel costing only unfinished c
 ``resources`` and ``stage_files`` mirror what nbgrader's ``Autograde`` converter passes to its
 preprocessors and copies beside the notebook (nbgrader 0.9, nbclient 0.11, both pinned).
 """
+import logging
 import os
 import shutil
 import signal
@@ -24,9 +25,12 @@ from nbgrader.converters.autograde import Autograde
 from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 from traitlets.utils.importstring import import_item
 
+from ..errors import BadInput
 from . import wire
 from .outcome import NOT_RUN, STOPPED
 from .sandbox import SandboxKernelManager, kill_forks, user_processes
+
+log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 RECORDED = (SaveAutoGrades, AssignLatePenalties)  # run when the result is recorded, in the grader's process
@@ -54,7 +58,7 @@ def pipeline(config):
     steps = classes("autograde_preprocessors")
     runs = [i for i, p in enumerate(steps) if issubclass(p, Execute)]
     if len(runs) != 1:
-        raise ValueError("c.Autograde.autograde_preprocessors must hold nbgrader's Execute exactly once, got "
+        raise BadInput("c.Autograde.autograde_preprocessors must hold nbgrader's Execute exactly once, got "
                          f"{[p.__name__ for p in steps]}")
     record = tuple(p for p in steps if issubclass(p, RECORDED))
     return Pipeline(tuple(classes("sanitize_preprocessors")), tuple(p for p in steps[:runs[0]] if p not in record),
@@ -137,6 +141,7 @@ class SandboxedExecute(Execute):
     def _halt(self, status, message):
         if self.stop is None:
             self.stop = (status, message)
+        log.info("killing the kernel (%s): %s", status, message)
         self.km.kill_now()
 
     async def _async_check_alive(self):

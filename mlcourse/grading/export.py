@@ -29,6 +29,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from ..atomic import atomic_open
+from ..errors import BadInput
 
 FORMATS = ("canvas", "moodle", "csv")
 MATCH_DEFAULTS = {"canvas": ("SIS Login ID", "SIS User ID"), "moodle": ("ID number", "Email address", "Username"),
@@ -78,18 +79,18 @@ def _num(x):
 def read_roster(path, fmt):
     """(header, rows as dicts) of the roster CSV at ``path`` (comma, semicolon or tab separated)."""
     if path is None:
-        raise ValueError(f"--format {fmt} needs --roster: the roster CSV your LMS exports ({ROSTER_HELP[fmt]})")
+        raise BadInput(f"--format {fmt} needs --roster: the roster CSV your LMS exports ({ROSTER_HELP[fmt]})")
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"roster {path} not found: export it from your LMS ({ROSTER_HELP[fmt]}) and pass its path")
+        raise BadInput(f"roster {path} not found: export it from your LMS ({ROSTER_HELP[fmt]}) and pass its path")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ValueError(f"roster {path} is not UTF-8 text ({err.reason} at byte {err.start}): save it as "
+        raise BadInput(f"roster {path} is not UTF-8 text ({err.reason} at byte {err.start}): save it as "
                          "\"CSV UTF-8\" or export it from the LMS again") from None
     first = text.splitlines()[0] if text.strip() else ""
     if not first:
-        raise ValueError(f"roster {path} is empty: expected a header row, then one row per student")
+        raise BadInput(f"roster {path} is empty: expected a header row, then one row per student")
     delimiter = max(",;\t", key=first.count)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = [h.strip() for h in next(reader)]
@@ -100,12 +101,12 @@ def read_roster(path, fmt):
 def _match_column(header, fmt, wanted, path):
     if wanted is not None:
         if wanted not in header:
-            raise ValueError(f"roster {path} has no column {wanted!r}; its columns are: {', '.join(header)}")
+            raise BadInput(f"roster {path} has no column {wanted!r}; its columns are: {', '.join(header)}")
         return wanted
     for name in MATCH_DEFAULTS[fmt]:
         if name in header:
             return name
-    raise ValueError(f"roster {path} has none of the columns {', '.join(MATCH_DEFAULTS[fmt])} to match nbgrader's "
+    raise BadInput(f"roster {path} has none of the columns {', '.join(MATCH_DEFAULTS[fmt])} to match nbgrader's "
                      f"student ids on; its columns are: {', '.join(header)}. Choose one with --match-column")
 
 
@@ -116,7 +117,7 @@ def _grade_column(header, fmt, assignment, wanted):
     pattern = {"canvas": rf"{re.escape(assignment)} \(\d+\)", "moodle": rf"[^:]+: {re.escape(assignment)} \(.+\)"}
     found = [h for h in header if h == assignment or fmt in pattern and re.fullmatch(pattern[fmt], h)]
     if len(found) > 1:
-        raise ValueError(f"the roster has several columns for {assignment!r} ({', '.join(found)}): "
+        raise BadInput(f"the roster has several columns for {assignment!r} ({', '.join(found)}): "
                          "choose one with --column")
     return found[0] if found else assignment
 
@@ -129,14 +130,14 @@ def load_grades(assignment, course=".", db=None):
     ctx = CourseContext(course, db)
     url = make_url(ctx.db_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
-        raise ValueError(f"no gradebook at {url.database}: grade the class first (`mlcourse grade {assignment}`)")
+        raise BadInput(f"no gradebook at {url.database}: grade the class first (`mlcourse grade {assignment}`)")
     table = ResultsTable(ctx.db_url)
     try:
         rows = table.rows(assignment)
     finally:
         table.close()
     if not rows:
-        raise ValueError(f"no grades for {assignment!r} in {ctx.db_url}: run `mlcourse grade {assignment}` first "
+        raise BadInput(f"no grades for {assignment!r} in {ctx.db_url}: run `mlcourse grade {assignment}` first "
                          "(or pass the --db it wrote to)")
     return ctx, rows
 
@@ -155,14 +156,14 @@ def export_grades(assignment, fmt, *, roster=None, output=None, course=".", db=N
     is written, unless ``skip_unmatched``. ``percent``: scores out of 100 instead of points (for
     an LMS column out of 100); the csv format has both."""
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        raise BadInput(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if roster is None and fmt != "csv":
         read_roster(None, fmt)
     ctx, grades = load_grades(assignment, course, db)
     header, people = read_roster(roster, fmt) if roster is not None else ([], [])
     match = _match_column(header, fmt, match_column, roster) if roster is not None else "student"
     if fmt in IDENTITY and not set(header) & set(IDENTITY[fmt]):
-        raise ValueError(f"roster {roster} does not look like a {fmt} export (none of the columns "
+        raise BadInput(f"roster {roster} does not look like a {fmt} export (none of the columns "
                          f"{', '.join(IDENTITY[fmt])}); its columns are: {', '.join(header)}")
     grade_col = _grade_column(header, fmt, assignment, column)
     result = Export(Path(output) if output else ctx.root / f"{assignment}_{fmt}.csv", fmt, match, grade_col)
@@ -176,7 +177,7 @@ def export_grades(assignment, fmt, *, roster=None, output=None, course=".", db=N
             result.blank_rows += 1
             continue
         if key.casefold() in on_roster:
-            raise ValueError(f"roster {roster} lists {key!r} twice in column {match!r}: the column must identify "
+            raise BadInput(f"roster {roster} lists {key!r} twice in column {match!r}: the column must identify "
                              "each student once (choose another with --match-column)")
         on_roster[key.casefold()] = person
     by_key = {s.casefold(): s for s in grades}
@@ -190,7 +191,7 @@ def export_grades(assignment, fmt, *, roster=None, output=None, course=".", db=N
                 lines.append(f"roster students with no grade: {', '.join(result.ungraded)}")
             lines.append(f"nothing written. Match on another column with --match-column (the roster has: "
                          f"{', '.join(header)}), or leave these students out with --skip-unmatched")
-            raise ValueError("\n".join(lines))
+            raise BadInput("\n".join(lines))
 
     def cells(student):
         """(score as written, percent) of one graded student; empty when grading failed."""

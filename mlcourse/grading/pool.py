@@ -1,6 +1,7 @@
 """Long-lived grading worker processes: each grades the submissions it is sent and returns the
 results over a pipe; a worker that dies or stalls costs only its own submission."""
 import ctypes
+import logging
 import multiprocessing
 import signal
 from collections import deque
@@ -11,6 +12,8 @@ from time import monotonic
 from .grader import Grader
 from .outcome import GradeResult, unrun
 from .submission import Submission
+
+log = logging.getLogger(__name__)
 
 
 def _die_with_parent():
@@ -83,6 +86,8 @@ class WorkerPool:
 
     def _fail(self, worker, reason):
         result = [unrun(worker.task.student, spec, "error", reason) for spec in self.args[1]]
+        log.warning("%s: %s; it is restarted, and %s is graded again on the next run", worker.task.student, reason,
+                    worker.task.student)
         worker.process.kill()
         worker.process.join()
         self.workers[self.workers.index(worker)] = self._start()
@@ -96,6 +101,7 @@ class WorkerPool:
             for worker in self.workers:
                 if worker.task is None and queue:
                     worker.task, worker.since = queue.popleft(), monotonic()
+                    log.info("%s: grading (worker %d)", worker.task.student, worker.process.pid)
                     worker.conn.send(worker.task)
             busy = [w for w in self.workers if w.task is not None]
             if not busy:
@@ -114,6 +120,8 @@ class WorkerPool:
                     result = self._fail(worker, f"the grading worker stalled for {self.stall:g} s and was killed")
                 if result is not None:
                     worker.task = None
+                    log.info("%s: %s after %.1f s", task.student, ", ".join(r.status for r in result),
+                             monotonic() - worker.since)
                     on_result(task, result)
 
     def close(self):

@@ -30,6 +30,8 @@ from jupyter_client.manager import AsyncKernelManager
 
 import mlcourse
 
+from ..errors import BadInput, CourseError
+
 UID_RANGE = range(61000, 61500)
 UID_LOCKS = Path("/tmp/mlcourse-sandbox-uids")
 RUN_DIRS = Path("/tmp")  # each submission runs in a short-named folder here (IPC socket paths are short)
@@ -41,7 +43,7 @@ NO_SANDBOX_WARNING = (
     "this way only notebooks you trust.")
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(CourseError, RuntimeError):
     """The sandbox cannot start on this machine; the message says why and what to do."""
 
 
@@ -67,9 +69,9 @@ class Limits:
         for name in ("timeout", "memory_mb", "processes", "file_mb", "output_mb"):
             value = getattr(self, name)
             if not value or value <= 0:
-                raise ValueError(f"limit {name} must be a positive number, got {value!r}")
+                raise BadInput(f"limit {name} must be a positive number, got {value!r}")
         if self.cpu_seconds is not None and self.cpu_seconds <= 0:
-            raise ValueError(f"limit cpu_seconds must be positive, got {self.cpu_seconds!r}")
+            raise BadInput(f"limit cpu_seconds must be positive, got {self.cpu_seconds!r}")
 
     @property
     def cpu(self):

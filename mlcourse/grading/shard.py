@@ -4,6 +4,8 @@ import hashlib
 import os
 import re
 
+from ..errors import BadInput
+
 SHARD_COUNT = "MLCOURSE_SHARD_COUNT"  # set by a Kubernetes Job manifest to its `completions`
 
 
@@ -13,7 +15,7 @@ def parse_shard(text):
         return "auto"
     match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
     if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
-        raise ValueError(f"--shard expects I/N with 1 <= I <= N (e.g. 2/3) or auto, got {text!r}")
+        raise BadInput(f"--shard expects I/N with 1 <= I <= N (e.g. 2/3) or auto, got {text!r}")
     return int(match.group(1)), int(match.group(2))
 
 
@@ -21,7 +23,7 @@ def _number(env, name):
     try:
         return int(env[name])
     except ValueError:
-        raise ValueError(f"--shard auto: {name}={env[name]!r} is not a whole number") from None
+        raise BadInput(f"--shard auto: {name}={env[name]!r} is not a whole number") from None
 
 
 def shard_from_env(env=None):
@@ -32,7 +34,7 @@ def shard_from_env(env=None):
     if "SLURM_ARRAY_TASK_ID" in env:
         missing = [v for v in ("SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_COUNT") if v not in env]
         if missing:
-            raise ValueError(f"--shard auto: SLURM_ARRAY_TASK_ID is set but {', '.join(missing)} is not; "
+            raise BadInput(f"--shard auto: SLURM_ARRAY_TASK_ID is set but {', '.join(missing)} is not; "
                              "run the grader as a task of a job array (sbatch --array=...)")
         task, first = _number(env, "SLURM_ARRAY_TASK_ID"), _number(env, "SLURM_ARRAY_TASK_MIN")
         step = _number(env, "SLURM_ARRAY_TASK_STEP") if "SLURM_ARRAY_TASK_STEP" in env else 1
@@ -40,15 +42,15 @@ def shard_from_env(env=None):
         where = f"SLURM_ARRAY_TASK_ID={task} (from {first}, step {step}) of SLURM_ARRAY_TASK_COUNT={count}"
     elif "JOB_COMPLETION_INDEX" in env:
         if SHARD_COUNT not in env:
-            raise ValueError(f"--shard auto: JOB_COMPLETION_INDEX is set but {SHARD_COUNT} is not; set it in the "
+            raise BadInput(f"--shard auto: JOB_COMPLETION_INDEX is set but {SHARD_COUNT} is not; set it in the "
                              "Job manifest to the Job's completions (see the README)")
         index, count = _number(env, "JOB_COMPLETION_INDEX"), _number(env, SHARD_COUNT)
         where = f"JOB_COMPLETION_INDEX={index} of {SHARD_COUNT}={count}"
     else:
-        raise ValueError("--shard auto needs a job array: SLURM_ARRAY_TASK_ID (Slurm, sbatch --array) or "
+        raise BadInput("--shard auto needs a job array: SLURM_ARRAY_TASK_ID (Slurm, sbatch --array) or "
                          f"JOB_COMPLETION_INDEX with {SHARD_COUNT} (a Kubernetes Indexed Job); neither is set")
     if not 0 <= index < count:
-        raise ValueError(f"--shard auto: {where} is not a task of the array (a gap in --array? use 0-{count - 1})")
+        raise BadInput(f"--shard auto: {where} is not a task of the array (a gap in --array? use 0-{count - 1})")
     return index + 1, count
 
 

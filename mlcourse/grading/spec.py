@@ -14,6 +14,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests
 from sqlalchemy.engine import make_url
 
+from ..errors import BadInput
 from .judge import given_names, graded_names
 
 
@@ -48,10 +49,10 @@ def source_notebooks(ctx, assignment):
     """The paths of ``assignment``'s instructor notebooks in the source folder, by name."""
     folder = ctx.source_folder(assignment)
     if not folder.is_dir():
-        raise ValueError(f"no assignment {assignment!r} in this course: expected its source folder {folder}")
+        raise BadInput(f"no assignment {assignment!r} in this course: expected its source folder {folder}")
     found = sorted(folder.glob("*.ipynb"))
     if not found:
-        raise ValueError(f"no notebook in {folder}: an assignment's source folder holds its notebooks")
+        raise BadInput(f"no notebook in {folder}: an assignment's source folder holds its notebooks")
     return found
 
 
@@ -61,11 +62,11 @@ def source_notebook(ctx, assignment, notebook=None):
     if notebook is not None:
         path = ctx.source_folder(assignment) / f"{notebook}.ipynb"
         if path not in found:
-            raise ValueError(f"assignment {assignment!r} has no notebook {notebook!r} (it has "
+            raise BadInput(f"assignment {assignment!r} has no notebook {notebook!r} (it has "
                              f"{', '.join(p.stem for p in found)})")
         return path
     if len(found) != 1:
-        raise ValueError(f"assignment {assignment!r} has {len(found)} notebooks ({', '.join(p.stem for p in found)}): "
+        raise BadInput(f"assignment {assignment!r} has {len(found)} notebooks ({', '.join(p.stem for p in found)}): "
                          "say which one")
     return found[0]
 
@@ -174,17 +175,17 @@ class AssignmentSpec:
             try:
                 return sorted(nb.name for nb in gb.find_assignment(assignment).notebooks)
             except MissingEntry:
-                raise ValueError(f"assignment {assignment!r} is not in the gradebook {ctx.db_url}") from None
+                raise BadInput(f"assignment {assignment!r} is not in the gradebook {ctx.db_url}") from None
 
     @classmethod
     def load(cls, ctx, assignment, notebook=None):
         """The spec of ``assignment``'s notebook ``notebook`` (default: its only one)."""
         names = cls.notebook_names(ctx, assignment)
         if notebook is None and len(names) != 1:
-            raise ValueError(f"assignment {assignment!r} has {len(names)} notebooks ({', '.join(names)}): "
+            raise BadInput(f"assignment {assignment!r} has {len(names)} notebooks ({', '.join(names)}): "
                              "say which one")
         if notebook is not None and notebook not in names:
-            raise ValueError(f"assignment {assignment!r} has no notebook {notebook!r} (it has {', '.join(names)})")
+            raise BadInput(f"assignment {assignment!r} has no notebook {notebook!r} (it has {', '.join(names)})")
         with Gradebook(ctx.db_url, ctx.dirs.course_id) as gb:
             nb = gb.find_notebook(notebook or names[0], assignment)
             points = {c.name: float(c.max_score) for c in nb.grade_cells}

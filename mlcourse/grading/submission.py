@@ -9,6 +9,8 @@ from pathlib import Path
 
 import nbformat
 
+from ..errors import BadInput
+
 
 STUDENT_ID = re.compile(r"^[\w@+\-][\w .@+\-]*$")
 
@@ -46,12 +48,12 @@ def find_submissions(ctx, assignment, notebooks, source=None):
     found, ignored = {}, []
     flat = source.is_file() or source.is_dir() and not any((d / assignment).is_dir() for d in source.iterdir())
     if len(notebooks) > 1 and flat:
-        raise ValueError(f"assignment {assignment!r} has {len(notebooks)} notebooks ({', '.join(notebooks)}): "
+        raise BadInput(f"assignment {assignment!r} has {len(notebooks)} notebooks ({', '.join(notebooks)}): "
                          f"grade it from nbgrader's layout <folder>/<student>/{assignment}/<notebook>.ipynb, "
                          "not a folder or zip of one notebook per student")
     if source.is_file():
         if not zipfile.is_zipfile(source):
-            raise ValueError(f"--submissions expects a folder or a .zip of notebooks, got the file {source}")
+            raise BadInput(f"--submissions expects a folder or a .zip of notebooks, got the file {source}")
         with zipfile.ZipFile(source) as archive:
             entries = [n for n in archive.namelist() if n.endswith(".ipynb") and "__MACOSX" not in n]
         named = [(Path(n).stem, n) for n in entries if not Path(n).name.startswith(".")]
@@ -71,7 +73,7 @@ def find_submissions(ctx, assignment, notebooks, source=None):
     elif source == ctx.root / ctx.dirs.submitted_directory:
         pass  # no submissions yet: only the roster's students, all missing
     else:
-        raise ValueError(f"--submissions: no such folder or zip file: {source}")
+        raise BadInput(f"--submissions: no such folder or zip file: {source}")
     out = []
     for student, subs in found.items():
         if not STUDENT_ID.match(student):

@@ -1,13 +1,8 @@
-"""``mlcourse grade ASSIGNMENT``: autograde a whole class (see ``batch.py``).
+"""``mlcourse grade ASSIGNMENT``: autograde a whole class (``mlcourse.grading.batch``)."""
+from ..grading.batch import grade_class
+from ..grading.shard import parse_shard
 
-Registered in ``mlcourse/cli/__init__.py``'s COMMANDS as ``"grade": "mlcourse.grading.cli"``; ``main``
-runs it alone: ``python -m mlcourse.grading.cli 02_svm --workers 2``.
-"""
-import argparse
-import sys
-
-from .batch import grade_class
-from .shard import parse_shard
+DEFAULTS = grade_class.__kwdefaults__
 
 
 def add_parser(sub):
@@ -21,7 +16,8 @@ def add_parser(sub):
     parser.add_argument("--submissions", metavar="PATH",
                         help="nbgrader's submitted/<student>/<assignment>/ layout (default: submitted/), "
                              "or a folder or .zip of notebooks named <student id>.ipynb")
-    parser.add_argument("--workers", type=int, default=1, metavar="N", help="submissions graded at once (default 1)")
+    parser.add_argument("--workers", type=int, default=DEFAULTS["workers"], metavar="N",
+                        help="submissions graded at once (default %(default)s)")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="wall-clock limit for one notebook's cells (default: Execute.timeout of the course "
                              "config)")
@@ -54,23 +50,8 @@ def run(args):
                          force=args.force, progress=not args.quiet)
     print(report.text)
     if args.report:
-        from .class_report import build_report
+        from ..grading.class_report import build_report
 
         print(f"class report: {build_report(args.assignment, course=args.course, db=args.db)}")
     return 0
 
-
-def main(argv=None):
-    """Run ``mlcourse grade`` without the ``mlcourse`` front end (same arguments after ``grade``)."""
-    parser = argparse.ArgumentParser(prog="mlcourse")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["grade", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.func(args)
-    except (ValueError, RuntimeError, FileNotFoundError) as err:
-        print(f"mlcourse grade: error: {err}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,5 +1,5 @@
 """``mlcourse data fetch cifar10 [--root DIR] [--url URL]``."""
-from . import data
+from .. import data
 
 
 def add_parser(sub):

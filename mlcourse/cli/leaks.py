@@ -1,0 +1,49 @@
+"""``mlcourse check-leaks [--site DIR] [--exercises DIR] [--bundle DIR] [--submitted DIR] [FEEDBACK ...]``
+(also ``check-release``, its old name): nothing of the answer key in what students receive
+(``mlcourse.release_check``)."""
+import sys
+from pathlib import Path
+
+from ..errors import MissingPath
+from ..release_check import ROOT, display_path, answer_key, find_bundle_leaks, find_leaks
+
+
+def add_parser(sub):
+    parser = sub.add_parser("check-leaks", aliases=["check-release"],
+                            help="fail if solutions or hidden tests reach exercises/, the site, the bundle or feedback "
+                                 "(check-release is its old name)")
+    parser.add_argument("feedback", nargs="*",
+                        help="feedback files or folders to check (default: ROOT/feedback when present)")
+    parser.add_argument("--root", default=str(ROOT), help="course folder holding solutions/ (default %(default)s)")
+    parser.add_argument("--exercises", help="released notebooks (default ROOT/exercises)")
+    parser.add_argument("--site", help="built site, checked when present (default ROOT/_build/html)")
+    parser.add_argument("--bundle", help="a class bundle written by `mlcourse release --bundle`, checked too")
+    parser.add_argument("--submitted", help="submissions, whose own lines a student's feedback may show "
+                                            "(default ROOT/submitted when present)")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    root = Path(args.root)
+    exercises = Path(args.exercises or root / "exercises")
+    site = Path(args.site or root / "_build" / "html")
+    if args.site and not site.exists():
+        raise MissingPath(f"site folder {site} does not exist")
+    feedback = [Path(p) for p in args.feedback] or [p for p in [root / "feedback"] if p.exists()]
+    submitted = Path(args.submitted or root / "submitted")
+    if args.submitted and not submitted.exists():
+        raise MissingPath(f"submissions folder {submitted} does not exist")
+    leaks = find_leaks(root, exercises_dir=exercises, site_dir=site if site.exists() else None,
+                       feedback_dirs=feedback, submitted_dir=submitted if submitted.exists() else None)
+    bundle = [Path(args.bundle)] if args.bundle else []
+    for folder in bundle:
+        leaks += find_bundle_leaks(folder, root)
+    for leak in leaks:
+        print(leak)
+    checked = ", ".join(display_path(p, root) for p in [exercises] + [site] * site.exists() + feedback + bundle)
+    if leaks:
+        print(f"check-leaks: {len(leaks)} leak(s) of the answer key in {checked}", file=sys.stderr)
+        return 1
+    skipped = "" if site.exists() else f" (site {display_path(site, root)} not built, not checked)"
+    print(f"check-leaks: no answer key in {checked}{skipped}; {len(answer_key(root))} secret lines checked")
+    return 0

@@ -1,0 +1,45 @@
+"""``mlcourse release [ASSIGNMENT ...] [--check-fresh] [--bundle DIR]``: regenerate exercises/ from
+solutions/ with nbgrader (``mlcourse.release``)."""
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import BadInput
+from ..release import ROOT, assignments, differences, generate, write_bundle
+
+
+def add_parser(sub):
+    parser = sub.add_parser("release", help="regenerate exercises/ from solutions/ with nbgrader")
+    parser.add_argument("assignment", nargs="*", help="default: every assignment in solutions/")
+    parser.add_argument("--check-fresh", "--check", action="store_true", dest="check_fresh",
+                        help="only say whether exercises/ is what release would write now (exit 1 if not); "
+                             "--check is the old spelling")
+    parser.add_argument("--bundle", metavar="DIR", help="also write what a class receives into DIR: the released "
+                                                        "notebooks and the student wheel of mlcourse")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    known = assignments()
+    unknown = [name for name in args.assignment if name not in known]
+    if unknown:
+        raise BadInput(f"no assignment {', '.join(unknown)} in solutions/; choose from {', '.join(known)}")
+    stale = []
+    for name in args.assignment or known:
+        if args.check_fresh:
+            with tempfile.TemporaryDirectory() as tmp:
+                fresh = generate(name, Path(tmp) / name)
+                committed = ROOT / "exercises" / name
+                diff = differences(committed, fresh) if committed.exists() else ["(missing)"]
+            if diff:
+                stale.append(f"exercises/{name}: {', '.join(diff)}")
+        else:
+            generate(name, ROOT / "exercises" / name)
+            print(f"released exercises/{name}")
+    if args.bundle and not args.check_fresh:
+        write_bundle(args.bundle, args.assignment or known)
+        print(f"wrote the class bundle to {args.bundle}; check it with `mlcourse check-leaks --bundle {args.bundle}`")
+    if stale:
+        print("out of date; run `make` (or `mlcourse release`) to regenerate:\n  " + "\n  ".join(stale), file=sys.stderr)
+        return 1
+    return 0
