@@ -8,8 +8,9 @@ import json
 import re
 from pathlib import Path
 
-from .release_check import is_trivial, squeeze
+from .course import Course
 from .errors import BadInput
+from .release.leaks import is_trivial, squeeze
 
 # a call of an input check of ``mlcourse.checks``, shared by the reference and the student package
 VALIDATION_RE = re.compile(r"\s*([\w, ]+=\s*)?check_\w+\(")
@@ -36,11 +37,11 @@ def resolve(name):
             raise BadInput(f"the answer key lists {name!r}, which names nothing importable") from None
 
 
-def reference_lines(root):
+def reference_lines(root=None):
     """{squeezed line: dotted name} of the non-trivial source lines of every answer key listed by
-    the notebooks ``root/solutions/*/*.ipynb``."""
+    the instructor notebooks (``<source directory>/*/*.ipynb``) of the course at ``root``."""
     lines = {}
-    for notebook in sorted(Path(root, "solutions").glob("*/*.ipynb")):
+    for notebook in sorted(Course(root).sources.glob("*/*.ipynb")):
         for name in listed(notebook):
             for line in inspect.getsource(resolve(name)).splitlines():
                 if not is_trivial(line) and not VALIDATION_RE.match(line) and not line.strip().startswith(('"""', "'''")):

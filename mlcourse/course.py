@@ -1,27 +1,47 @@
-"""An nbgrader course folder: its config (``nbgrader_config.py``), directories and gradebook URL."""
+"""An nbgrader course folder: where it is (``find_root``), its config (``nbgrader_config.py``),
+its folders and its gradebook URL (``Course``). Release, the leak check and grading all find the
+course this way: an explicit folder, else the nearest folder upward from the current one that
+holds ``nbgrader_config.py``; never the installed package's own path."""
 import copy
 from pathlib import Path
 
-from nbgrader.coursedir import CourseDirectory
-from traitlets.config.loader import PyFileConfigLoader
-
 from .errors import BadInput
 
+CONFIG = "nbgrader_config.py"
 
-class CourseContext:
-    """An nbgrader course folder: its config (``nbgrader_config.py``), directories and gradebook URL."""
 
-    def __init__(self, root=".", db=None):
-        self.root = Path(root).resolve()
-        if not (self.root / "nbgrader_config.py").is_file():
-            raise BadInput(f"expected an nbgrader course folder holding nbgrader_config.py, got {self.root}")
+def find_root(course=None, marker=CONFIG):
+    """The course folder: ``course`` when given (it must hold ``marker``), else the nearest
+    folder from the current one upward that holds ``marker``."""
+    if course is not None:
+        root = Path(course).resolve()
+        if not (root / marker).exists():
+            raise BadInput(f"expected an nbgrader course folder holding {marker}, got {root}")
+        return root
+    here = Path.cwd().resolve()
+    for folder in [here, *here.parents]:
+        if (folder / marker).exists():
+            return folder
+    raise BadInput(f"no {marker} in {here} or any folder above it: run this in the course folder "
+                   "or name it with --course DIR")
+
+
+class Course:
+    """An nbgrader course folder: its config, directories (``dirs``, nbgrader's
+    ``CourseDirectory``) and gradebook URL. ``root`` None: found by ``find_root``."""
+
+    def __init__(self, root=None, db=None):
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config.loader import PyFileConfigLoader
+
+        self.root = find_root(root)
         self.db_arg = db
-        self.config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        self.config = PyFileConfigLoader(CONFIG, path=str(self.root)).load_config()
         self.dirs = CourseDirectory(config=self.config, root=str(self.root))
         self.db_url = db or self.dirs.db_url
 
     def __reduce__(self):
-        return (CourseContext, (str(self.root), self.db_arg))
+        return (Course, (str(self.root), self.db_arg))
 
     @property
     def grading_config(self):
@@ -37,3 +57,20 @@ class CourseContext:
 
     def source_folder(self, assignment):
         return self.folder(self.dirs.source_directory, ".", assignment)
+
+    @property
+    def sources(self):
+        """The folder of the instructor notebooks (``source_directory``, e.g. solutions/)."""
+        return self.root / self.dirs.source_directory
+
+    @property
+    def released(self):
+        """The folder of what students receive (``release_directory``, e.g. exercises/)."""
+        return self.root / self.dirs.release_directory
+
+    def under(self, step):
+        """The folder of one of nbgrader's steps (``submitted_directory``, ``feedback_directory``, ...)."""
+        return self.root / getattr(self.dirs, step)
+
+
+CourseContext = Course  # the name grading used first

@@ -15,7 +15,7 @@ import pytest
 
 from course import visible_only
 from mlcourse.release import BUNDLE_MARK, assignments, write_bundle
-from mlcourse.release_check import answer_key, find_bundle_leaks, scan_wheel
+from mlcourse.release.leaks import answer_key, find_bundle_leaks, scan_wheel
 from mlcourse.student_package import STUDENT_MODULES, wheel_name
 
 ASSIGNMENTS = assignments()

@@ -3,15 +3,17 @@ lines) in released notebooks, the built site or feedback. The check is tested on
 course with leaks planted in each kind of file, then run on the real tree."""
 import html
 import json
+import shutil
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from built_site import SITE_TESTS, site_dir  # noqa: F401 (fixture)
+from course import ROOT
 from mlcourse import cli
 from mlcourse.release import assignments
-from mlcourse.release_check import answer_key, find_leaks, is_trivial
+from mlcourse.release.leaks import answer_key, find_leaks, is_trivial
 
 SOLUTION = '''def relu_forward(x):
     """ReLU. x: any shape. Returns out of the same shape."""
@@ -60,7 +62,9 @@ def released_cells():
 
 @pytest.fixture
 def course(tmp_path):
-    """A made-up course: one instructor notebook, its clean release, and a clean little site."""
+    """A made-up course: the course config, one instructor notebook, its clean release, and a
+    clean little site."""
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     write_notebook(tmp_path / "solutions/01_relu/01_relu.ipynb", [
         new_code_cell("import numpy as np"),
         new_code_cell(SOLUTION, metadata=nbgrader("relu", solution=True)),

@@ -6,8 +6,10 @@ import shutil
 
 import nbformat
 
+from mlcourse import cli
 from mlcourse.cli.start import start
-from mlcourse.release import RECORD, generate
+from mlcourse.course import Course
+from mlcourse.release import RECORD, assignments, generate
 
 
 def test_start_copies_into_a_folder_of_ones_own_and_keeps_what_is_there(root, tmp_path):
@@ -18,6 +20,22 @@ def test_start_copies_into_a_folder_of_ones_own_and_keeps_what_is_there(root, tm
     notebook.write_text("my work")
     copied, kept = start("02_svm", tmp_path / "work", root)
     assert (copied, kept) == ([], [notebook]) and notebook.read_text() == "my work"
+
+
+def test_start_finds_the_released_folder_upward_without_an_nbgrader_config(root, tmp_path, monkeypatch, capsys):
+    shutil.copytree(root / "exercises" / "02_svm", tmp_path / "exercises" / "02_svm")
+    (tmp_path / "notes").mkdir()
+    monkeypatch.chdir(tmp_path / "notes")
+    assert cli.main(["start", "02_svm"]) == 0
+    assert (tmp_path / "work" / "02_svm" / "02_svm.ipynb").is_file() and not (tmp_path / "nbgrader_config.py").exists()
+    assert f"never write to {tmp_path / 'work'}" in capsys.readouterr().out
+
+
+def test_instructor_commands_find_the_course_upward_and_never_the_package(root, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no course here or above: the installed package's folder is not one
+    assert cli.main(["report", "02_svm"]) == 2 and "no nbgrader_config.py in" in capsys.readouterr().err
+    monkeypatch.chdir(root / "solutions" / "02_svm")
+    assert Course().root == root and assignments()[0] == "00_knn"
 
 
 def course_copy(root, tmp_path):

@@ -24,6 +24,15 @@ COMMANDS = {
 ALIASES = {"check-release": "check-leaks"}  # old names that scripts and the Makefile may still use
 
 
+def add_course_options(parser, db=True):
+    """``--course DIR`` (and ``--db URL``), as every command that works on a course reads them."""
+    parser.add_argument("--course", metavar="DIR",
+                        help="the course folder (default: the nearest folder upward holding nbgrader_config.py)")
+    if db:
+        parser.add_argument("--db", metavar="URL",
+                            help="gradebook SQLAlchemy URL (default: the course's, sqlite gradebook.db)")
+
+
 def _parser(names):
     parser = argparse.ArgumentParser(prog="mlcourse", description="Deep-learning fundamentals course tools.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the command does (to stderr)")

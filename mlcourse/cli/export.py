@@ -1,6 +1,7 @@
 """``mlcourse export ASSIGNMENT --format canvas|moodle|csv``: grades as a file the LMS imports
 (see ``mlcourse/grading/export.py``)."""
 from ..grading.export import FORMATS
+from . import add_course_options
 
 
 def add_parser(sub):
@@ -25,8 +26,7 @@ def add_parser(sub):
                              "else ASSIGNMENT, which Canvas creates as a new assignment)")
     parser.add_argument("--skip-unmatched", action="store_true",
                         help="write the file without graded students missing from the roster (they are listed)")
-    parser.add_argument("--course", default=".", metavar="DIR", help="course folder (default: the current folder)")
-    parser.add_argument("--db", metavar="URL", help="gradebook SQLAlchemy URL (default: gradebook.db in the course)")
+    add_course_options(parser)
     parser.set_defaults(func=run)
     return parser
 

@@ -1,6 +1,7 @@
 """``mlcourse grade ASSIGNMENT``: autograde a whole class (``mlcourse.grading.batch``)."""
 from ..grading.batch import grade_class
 from ..grading.shard import parse_shard
+from . import add_course_options
 
 DEFAULTS = grade_class.__kwdefaults__
 
@@ -22,8 +23,6 @@ def add_parser(sub):
                         help="wall-clock limit for one notebook's cells (default: Execute.timeout of the course "
                              "config)")
     parser.add_argument("--memory", type=int, metavar="MB", help="memory limit per process, MiB (default 2048)")
-    parser.add_argument("--db", metavar="URL",
-                        help="gradebook SQLAlchemy URL (default: sqlite gradebook.db in the course)")
     parser.add_argument("--shard", type=parse_shard, metavar="I/N",
                         help="grade only shard I of N (disjoint by student), e.g. for several machines on one --db; "
                              "auto: I and N from a Slurm job array or a Kubernetes Indexed Job (see the README)")
@@ -37,7 +36,7 @@ def add_parser(sub):
                         help="run student code WITHOUT isolation (only for trusted notebooks)")
     parser.add_argument("--force", action="store_true",
                         help="regrade submissions that are unchanged since the last run")
-    parser.add_argument("--course", default=".", metavar="DIR", help="course folder (default: the current folder)")
+    add_course_options(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser

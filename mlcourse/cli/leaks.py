@@ -4,8 +4,9 @@
 import sys
 from pathlib import Path
 
+from ..course import Course
 from ..errors import MissingPath
-from ..release_check import ROOT, display_path, answer_key, find_bundle_leaks, find_leaks
+from ..release.leaks import answer_key, display_path, find_bundle_leaks, find_leaks
 
 
 def add_parser(sub):
@@ -13,24 +14,27 @@ def add_parser(sub):
                             help="fail if solutions or hidden tests reach exercises/, the site, the bundle or feedback "
                                  "(check-release is its old name)")
     parser.add_argument("feedback", nargs="*",
-                        help="feedback files or folders to check (default: ROOT/feedback when present)")
-    parser.add_argument("--root", default=str(ROOT), help="course folder holding solutions/ (default %(default)s)")
-    parser.add_argument("--exercises", help="released notebooks (default ROOT/exercises)")
-    parser.add_argument("--site", help="built site, checked when present (default ROOT/_build/html)")
+                        help="feedback files or folders to check (default: the course's feedback/ when present)")
+    parser.add_argument("--course", "--root", metavar="DIR", dest="course",
+                        help="the course folder (default: the nearest folder upward holding nbgrader_config.py; "
+                             "--root is the old spelling)")
+    parser.add_argument("--exercises", help="released notebooks (default: the course's exercises/)")
+    parser.add_argument("--site", help="built site, checked when present (default: the course's _build/html)")
     parser.add_argument("--bundle", help="a class bundle written by `mlcourse release --bundle`, checked too")
     parser.add_argument("--submitted", help="submissions, whose own lines a student's feedback may show "
-                                            "(default ROOT/submitted when present)")
+                                            "(default: the course's submitted/ when present)")
     parser.set_defaults(func=run)
 
 
 def run(args):
-    root = Path(args.root)
-    exercises = Path(args.exercises or root / "exercises")
+    course = Course(args.course)
+    root = course.root
+    exercises = Path(args.exercises or course.released)
     site = Path(args.site or root / "_build" / "html")
     if args.site and not site.exists():
         raise MissingPath(f"site folder {site} does not exist")
-    feedback = [Path(p) for p in args.feedback] or [p for p in [root / "feedback"] if p.exists()]
-    submitted = Path(args.submitted or root / "submitted")
+    feedback = [Path(p) for p in args.feedback] or [p for p in [course.under("feedback_directory")] if p.exists()]
+    submitted = Path(args.submitted or course.under("submitted_directory"))
     if args.submitted and not submitted.exists():
         raise MissingPath(f"submissions folder {submitted} does not exist")
     leaks = find_leaks(root, exercises_dir=exercises, site_dir=site if site.exists() else None,

@@ -4,8 +4,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..course import Course
 from ..errors import BadInput
-from ..release import ROOT, assignments, differences, generate, write_bundle
+from ..release import assignments, differences, generate, write_bundle
+from . import add_course_options
 
 
 def add_parser(sub):
@@ -16,28 +18,30 @@ def add_parser(sub):
                              "--check is the old spelling")
     parser.add_argument("--bundle", metavar="DIR", help="also write what a class receives into DIR: the released "
                                                         "notebooks and the student wheel of mlcourse")
+    add_course_options(parser, db=False)
     parser.set_defaults(func=run)
 
 
 def run(args):
-    known = assignments()
+    course = Course(args.course)
+    known = assignments(course.root)
     unknown = [name for name in args.assignment if name not in known]
     if unknown:
-        raise BadInput(f"no assignment {', '.join(unknown)} in solutions/; choose from {', '.join(known)}")
+        raise BadInput(f"no assignment {', '.join(unknown)} in {course.dirs.source_directory}/; choose from {', '.join(known)}")
     stale = []
     for name in args.assignment or known:
         if args.check_fresh:
             with tempfile.TemporaryDirectory() as tmp:
-                fresh = generate(name, Path(tmp) / name)
-                committed = ROOT / "exercises" / name
+                fresh = generate(name, Path(tmp) / name, course.root)
+                committed = course.released / name
                 diff = differences(committed, fresh) if committed.exists() else ["(missing)"]
             if diff:
                 stale.append(f"exercises/{name}: {', '.join(diff)}")
         else:
-            generate(name, ROOT / "exercises" / name)
-            print(f"released exercises/{name}")
+            generate(name, course.released / name, course.root)
+            print(f"released {course.dirs.release_directory}/{name}")
     if args.bundle and not args.check_fresh:
-        write_bundle(args.bundle, args.assignment or known)
+        write_bundle(args.bundle, args.assignment or known, course.root)
         print(f"wrote the class bundle to {args.bundle}; check it with `mlcourse check-leaks --bundle {args.bundle}`")
     if stale:
         print("out of date; run `make` (or `mlcourse release`) to regenerate:\n  " + "\n  ".join(stale), file=sys.stderr)

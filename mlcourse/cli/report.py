@@ -1,5 +1,6 @@
 """``mlcourse report ASSIGNMENT``: the class report of a graded assignment, one self-contained
 HTML page (see ``mlcourse/grading/class_report.py``)."""
+from . import add_course_options
 
 
 def add_parser(sub):
@@ -9,9 +10,7 @@ def add_parser(sub):
                     "and most common failures, the manual-grading queue, near-copies, run times and trust modes, "
                     "from the gradebook that `mlcourse grade` filled. Opens offline.")
     parser.add_argument("assignment", help="assignment name, e.g. 02_svm")
-    parser.add_argument("--course", default=".", metavar="DIR", help="course folder (default: the current folder)")
-    parser.add_argument("--db", metavar="URL",
-                        help="gradebook SQLAlchemy URL (default: sqlite gradebook.db in the course)")
+    add_course_options(parser)
     parser.add_argument("--output", metavar="HTML", help="where to write it (default reports/<assignment>.html)")
     parser.add_argument("--formgrader-url", default="http://localhost:8888", metavar="URL",
                         help="the Jupyter server that runs nbgrader's formgrader, for the manual-grading links "

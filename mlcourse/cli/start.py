@@ -4,18 +4,21 @@ kept as they are, so running it again never touches work in progress."""
 import shutil
 from pathlib import Path
 
-from ..release import ROOT, assignments
+from ..course import find_root
 from ..errors import BadInput
 
-WORK = ROOT / "work"
+RELEASED, WORK = "exercises", "work"
 
 
-def start(assignment, into=WORK, root=ROOT):
-    """Copy ``exercises/<assignment>`` into ``into/<assignment>``; returns (copied, kept) paths."""
-    source, dest = Path(root) / "exercises" / assignment, Path(into) / assignment
+def start(assignment, into=None, root=None):
+    """Copy ``exercises/<assignment>`` of the course at ``root`` (default: the nearest folder
+    upward holding exercises/; no nbgrader config needed) into ``into/<assignment>`` (default
+    ``<course>/work``); returns (copied, kept) paths."""
+    root = find_root(root, marker=RELEASED)
+    source, dest = root / RELEASED / assignment, Path(into or root / WORK) / assignment
     if not source.is_dir():
-        raise BadInput(f"no released assignment {assignment!r} in {source.parent}; "
-                         f"choose from {', '.join(assignments(root))}")
+        known = sorted(p.name for p in source.parent.iterdir() if p.is_dir())
+        raise BadInput(f"no released assignment {assignment!r} in {source.parent}; choose from {', '.join(known)}")
     copied, kept = [], []
     for path in sorted(p for p in source.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts):
         target = dest / path.relative_to(source)
@@ -31,16 +34,17 @@ def start(assignment, into=WORK, root=ROOT):
 def add_parser(sub):
     parser = sub.add_parser("start", help="copy an assignment into work/ to work on it (never overwrites)")
     parser.add_argument("assignment", help="e.g. 02_svm")
-    parser.add_argument("--into", default=str(WORK), help="your own folder (default %(default)s)")
+    parser.add_argument("--into", help=f"your own folder (default: {WORK}/ beside {RELEASED}/)")
     parser.set_defaults(func=run)
 
 
 def run(args):
     copied, kept = start(args.assignment, args.into)
+    into = Path(args.into) if args.into else find_root(None, marker=RELEASED) / WORK
     for path in copied:
         print(f"copied {path}")
     for path in kept:
         print(f"kept {path} as it is (already there)")
-    notebook = Path(args.into) / args.assignment / f"{args.assignment}.ipynb"
-    print(f"open {notebook} and work there: `make` and `mlcourse release` never write to {args.into}")
+    notebook = into / args.assignment / f"{args.assignment}.ipynb"
+    print(f"open {notebook} and work there: `make` and `mlcourse release` never write to {into}")
     return 0

@@ -16,7 +16,7 @@ import sys
 
 from nbgrader.api import Gradebook
 
-from ..course import CourseContext
+from ..course import Course
 from ..errors import BadInput
 from .grader import course_limits, ensure_sandbox
 from .outcome import RETRIED, unrun
@@ -31,7 +31,7 @@ from .submission import Submission, find_submissions
 log = logging.getLogger(__name__)
 
 
-def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=None, memory=None, db=None,
+def grade_class(assignment, *, course=None, submissions=None, workers=1, timeout=None, memory=None, db=None,
                 shard=None, feedback=False, output=None, sandbox=True, force=False, progress=True):
     """Grade every submission of ``assignment`` (see ``mlcourse grade --help``) and return a
     ``ClassReport``. Refuses (``SandboxUnavailable``) when the sandbox cannot start, unless
@@ -39,7 +39,7 @@ def grade_class(assignment, *, course=".", submissions=None, workers=1, timeout=
     if int(workers) < 1:
         raise BadInput(f"--workers must be at least 1, got {workers}")
     shard = resolve_shard(shard)
-    ctx = CourseContext(course, db)
+    ctx = Course(course, db)
     limits = course_limits(ctx, timeout, memory)
     ensure_sandbox(limits, sandbox)
     if register_assignment(ctx, assignment):

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..atomic import atomic_open
-from ..course import CourseContext
+from ..course import Course
 from ..errors import BadInput
 from .item_stats import cell_stats, cells_of, graded_rows, score_summary
 from .outcome import STATUSES
@@ -295,10 +295,10 @@ def render(assignment, course_id, rows, flags, queue, notebooks, formgrader=FORM
         _runtime_section(ordered), _trust_section(ordered), "</body></html>", ""])
 
 
-def build_report(assignment, *, course=".", db=None, output=None, formgrader=FORMGRADER):
+def build_report(assignment, *, course=None, db=None, output=None, formgrader=FORMGRADER):
     """Write the class report of ``assignment`` (default ``<course>/reports/<assignment>.html``)
     and return its path. Raises ValueError when the gradebook holds no grades for it."""
-    ctx = CourseContext(course, db)
+    ctx = Course(course, db)
     table = ResultsTable(ctx.db_url)
     try:
         rows, flags = table.rows(assignment), table.flags(assignment)

@@ -122,12 +122,12 @@ def _grade_column(header, fmt, assignment, wanted):
     return found[0] if found else assignment
 
 
-def load_grades(assignment, course=".", db=None):
+def load_grades(assignment, course=None, db=None):
     """{student: row of ``mlcourse_grading``} of ``assignment``; a clear error when there is none."""
-    from ..course import CourseContext
+    from ..course import Course
     from .store import ResultsTable
 
-    ctx = CourseContext(course, db)
+    ctx = Course(course, db)
     url = make_url(ctx.db_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
         raise BadInput(f"no gradebook at {url.database}: grade the class first (`mlcourse grade {assignment}`)")
@@ -148,7 +148,7 @@ def _write_rows(handle, rows):
         writer.writerow(row)
 
 
-def export_grades(assignment, fmt, *, roster=None, output=None, course=".", db=None, percent=False,
+def export_grades(assignment, fmt, *, roster=None, output=None, course=None, db=None, percent=False,
                   match_column=None, skip_unmatched=False, column=None):
     """Write ``assignment``'s grades as ``fmt`` (canvas, moodle, csv) to ``output`` (default
     ``<course>/<assignment>_<fmt>.csv``), whole or not at all; returns an ``Export``. Students are

@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..course import CourseContext
+from ..course import Course
 from ..student_package import copy_student_package
 from .execute import SandboxedExecute, _resources, pipeline, stage_files
 from .outcome import GradeResult, _first_line, cell_outcomes, decide, unrun
@@ -129,7 +129,7 @@ def ensure_sandbox(limits, sandbox=True):
     _CHECKED.add("ok")
 
 
-def autograde(path, assignment, *, notebook=None, course=".", db=None, timeout=None, memory=None, sandbox=True):
+def autograde(path, assignment, *, notebook=None, course=None, db=None, timeout=None, memory=None, sandbox=True):
     """Grade one notebook ``path`` as a submission of ``assignment`` of the nbgrader course in
     ``course`` and return a ``GradeResult`` (score, max_score, status, reason, per-cell
     outcomes, executed notebook). Nothing is recorded: a gradebook that lacks the assignment is
@@ -139,13 +139,13 @@ def autograde(path, assignment, *, notebook=None, course=".", db=None, timeout=N
     timeout: wall-clock seconds for the notebook's cells (default: the course's Execute.timeout);
     memory: MiB per process (default 2048); sandbox=False runs the student code unconfined.
     """
-    ctx = CourseContext(course, db)
+    ctx = Course(course, db)
     limits = course_limits(ctx, timeout, memory)
     ensure_sandbox(limits, sandbox)
     data = Path(path).read_bytes() if Path(path).exists() else None
     with tempfile.TemporaryDirectory(prefix="mlcourse-autograde-") as tmp:
         if _stale(ctx, assignment):
-            ctx = CourseContext(ctx.root, f"sqlite:///{tmp}/gradebook.db")
+            ctx = Course(ctx.root, f"sqlite:///{tmp}/gradebook.db")
             register_assignment(ctx, assignment)
         spec = AssignmentSpec.load(ctx, assignment, notebook)
         student = Path(path).stem

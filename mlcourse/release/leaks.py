@@ -29,9 +29,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import MissingPath
+from ..course import Course, find_root
+from ..errors import MissingPath
 
-ROOT = Path(__file__).resolve().parent.parent
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
            "BEGIN MARK SCHEME", "END MARK SCHEME")
@@ -121,14 +121,15 @@ def _split_cell(cell):
     return out
 
 
-def answer_key(root=ROOT):
+def answer_key(root=None):
     """{squeezed line: Secret} for every non-trivial, non-public line inside a solution or
-    hidden-test region of the notebooks ``root/solutions/*/*.ipynb``."""
-    secrets, public = {}, set()
-    notebooks = sorted(Path(root, "solutions").glob("*/*.ipynb"))
+    hidden-test region of the instructor notebooks (``<source directory>/*/*.ipynb``) of the
+    course at ``root`` (default: found from the current folder)."""
+    course = Course(root)
+    root, secrets, public = course.root, {}, set()
+    notebooks = sorted(course.sources.glob("*/*.ipynb"))
     if not notebooks:
-        raise MissingPath(f"no instructor notebooks in {Path(root, 'solutions')}: "
-                                "expected <assignment>/<assignment>.ipynb")
+        raise MissingPath(f"no instructor notebooks in {course.sources}: expected <assignment>/<assignment>.ipynb")
     for path in notebooks:
         origin = path.relative_to(root).as_posix()
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
@@ -217,10 +218,10 @@ def display_path(path, root):
         return str(path)
 
 
-def scan_file(path, secrets, root=ROOT, allowed=frozenset()):
+def scan_file(path, secrets, root=None, allowed=frozenset()):
     """Leaks in one file: markers, and lines of ``secrets`` whose key is not in ``allowed``.
     One leak per (line, reason)."""
-    leaks, shown = [], display_path(path, root)
+    leaks, shown = [], display_path(path, find_root(root))
     for number, text in file_lines(path):
         found = MARKER_RE.search(text)
         if found:
@@ -246,16 +247,17 @@ def _submitted_lines(path, feedback_dir, submitted_dir):
     return frozenset(lines)
 
 
-def find_leaks(root=ROOT, exercises_dir=None, site_dir=None, feedback_dirs=(), submitted_dir=None):
-    """Every leak of the answer key in ``solutions/`` of ``root``, as a list of :class:`Leak`.
+def find_leaks(root=None, exercises_dir=None, site_dir=None, feedback_dirs=(), submitted_dir=None):
+    """Every leak of the answer key of the course at ``root`` (default: found from the current
+    folder), as a list of :class:`Leak`.
 
-    exercises_dir: released notebooks (default ``root/exercises``); site_dir: the built site
+    exercises_dir: released notebooks (default: the course's release directory); site_dir: the built site
     (e.g. ``root/_build/html``; None skips it); feedback_dirs: feedback folders or files;
     submitted_dir: the students' submissions (see the module docstring), None for none.
     """
-    root = Path(root)
-    secrets = answer_key(root)
-    exercises_dir = Path(exercises_dir) if exercises_dir is not None else root / "exercises"
+    course = Course(root)
+    root, secrets = course.root, answer_key(course.root)
+    exercises_dir = Path(exercises_dir) if exercises_dir is not None else course.released
     leaks = []
     for folder in [exercises_dir] + ([Path(site_dir)] if site_dir is not None else []):
         if not folder.exists():
@@ -270,7 +272,7 @@ def find_leaks(root=ROOT, exercises_dir=None, site_dir=None, feedback_dirs=(), s
     return leaks
 
 
-def scan_wheel(path, secrets, root=ROOT):
+def scan_wheel(path, secrets, root=None):
     """Leaks in a student wheel: a module outside the allow-list, a line of an instructor notebook's
     solution or hidden test or of an answer key's source (see ``mlcourse.answer_key``), or a
     definition of a name an assignment grades."""
@@ -279,12 +281,13 @@ def scan_wheel(path, secrets, root=ROOT):
 
     import nbformat
 
-    from .answer_key import reference_lines
-    from .grading.judge import graded_names
-    from .student_package import STUDENT_MODULES
+    from ..answer_key import reference_lines
+    from ..grading.judge import graded_names
+    from ..student_package import STUDENT_MODULES
 
-    reference = reference_lines(root)
-    graded = {n for nb in Path(root, "solutions").glob("*/*.ipynb") for n in graded_names(nbformat.read(nb, 4))}
+    course = Course(root)
+    root, reference = course.root, reference_lines(course.root)
+    graded = {n for nb in course.sources.glob("*/*.ipynb") for n in graded_names(nbformat.read(nb, 4))}
     allowed = {f"mlcourse/{name}" for name in STUDENT_MODULES}
     leaks, shown = [], display_path(path, root)
     with zipfile.ZipFile(path) as wheel:
@@ -306,9 +309,10 @@ def scan_wheel(path, secrets, root=ROOT):
     return leaks
 
 
-def find_bundle_leaks(bundle, root=ROOT):
+def find_bundle_leaks(bundle, root=None):
     """Every leak in a class bundle (``mlcourse release --bundle``): its notebooks and other files
     as for ``exercises/``, and its wheels by ``scan_wheel``."""
+    root = find_root(root)
     bundle, secrets = Path(bundle), answer_key(root)
     if not bundle.is_dir():
         raise MissingPath(f"bundle folder {bundle} does not exist")

@@ -17,15 +17,16 @@ from pathlib import Path
 
 import nbformat
 
-from .atomic import atomic_open
-from .errors import BadInput, SetupError
+from ..atomic import atomic_open
+from ..course import Course
+from ..errors import BadInput, SetupError
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-def assignments(root=ROOT):
-    """Names of the assignments in ``solutions/``, sorted."""
-    return sorted(p.name for p in (Path(root) / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
+def assignments(root=None):
+    """Names of the assignments of the course at ``root`` (default: found from the current
+    folder): the folders of its source directory (solutions/) holding ``<name>.ipynb``, sorted."""
+    sources = Course(root).sources
+    return sorted(p.name for p in sources.iterdir() if (p / f"{p.name}.ipynb").exists())
 
 
 def tool_env():
@@ -60,14 +61,16 @@ def generated_course(config, source, assignment, db_url=None, source_directory="
         yield Path(tmp)
 
 
-def generate(assignment, dest, root=ROOT):
-    """Generate the student version of ``assignment`` into the folder ``dest`` (replaced whole).
-    The grader's settings in the notebook's metadata (``mlcourse``: judge, answer key) stay out.
-    A file in ``dest`` that someone edited since release wrote it is first copied to
-    ``root/backups/`` (see ``keep_edits``)."""
-    root, dest = Path(root), Path(dest)
-    with generated_course(root / "nbgrader_config.py", root / "solutions" / assignment, assignment) as course:
-        fresh = course / "exercises" / assignment
+def generate(assignment, dest, root=None):
+    """Generate the student version of ``assignment`` of the course at ``root`` (default: found
+    from the current folder) into the folder ``dest`` (replaced whole). The grader's settings in
+    the notebook's metadata (``mlcourse``: judge, answer key) stay out. A file in ``dest`` that
+    someone edited since release wrote it is first copied to ``<course>/backups/`` (``keep_edits``)."""
+    course, dest = Course(root), Path(dest)
+    root = course.root
+    with generated_course(root / "nbgrader_config.py", course.source_folder(assignment), assignment,
+                          source_directory=course.dirs.source_directory) as tmp:
+        fresh = tmp / course.dirs.release_directory / assignment
         for path in fresh.glob("*.ipynb"):
             nb = nbformat.read(path, as_version=4)
             if nb.metadata.pop("mlcourse", None) is not None:
@@ -145,11 +148,11 @@ and run the test cell under each: a failing test says what is wrong. Hand in the
 """
 
 
-def write_bundle(dest, names, root=ROOT):
+def write_bundle(dest, names, root=None):
     """Write what a class receives into the folder ``dest``: per assignment its released folder
     (notebook and data files), the student wheel, and a README. ``dest`` is replaced whole if it
     holds an earlier bundle; any other existing folder is refused, so nothing of a user's is lost."""
-    from .student_package import build_wheel
+    from ..student_package import build_wheel
 
     dest = Path(dest)
     if dest.exists() and not (dest / BUNDLE_MARK).exists() and any(dest.iterdir()):
@@ -158,7 +161,7 @@ def write_bundle(dest, names, root=ROOT):
     with tempfile.TemporaryDirectory(prefix="mlcourse-bundle-") as tmp:
         staged = Path(tmp) / "bundle"
         for name in names:
-            shutil.copytree(Path(root) / "exercises" / name, staged / name,
+            shutil.copytree(Course(root).released / name, staged / name,
                             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         wheel = build_wheel(staged)
         (staged / "README.md").write_text(BUNDLE_README.format(course="mlcourse", wheel=wheel.name))
