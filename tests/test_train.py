@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from mlcourse.models import build_model, load_checkpoint, save_checkpoint, train
+from mlcourse.cli.train import add_arguments, add_parser, run_training
+from mlcourse.models import TrainConfig, build_model, load_checkpoint, load_training_data, save_checkpoint, train
 from mlcourse.models import training
 from mlcourse.models.train_ddp import main as ddp_main
-from mlcourse.train_cli import add_arguments, add_parser, load_training_data, run_training
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(),
                           reason="CUDA is not available on this machine; GPU training is skipped")
@@ -155,6 +155,35 @@ def test_bad_settings_are_refused(digits, settings, message):
         train(small_cnn(), subset(digits[0], 8), None, **{**QUIET, **settings})
 
 
+def test_one_set_of_defaults_for_the_library_and_the_command():
+    config = TrainConfig()
+    assert (config.lr, config.schedule) == (0.05, "cosine")      # what the course trains with
+    args = parse([])
+    assert all(getattr(args, name) == getattr(config, name) for name in TrainConfig.fields() if name != "amp")
+
+
+def test_an_unknown_setting_names_the_valid_ones(digits):
+    with pytest.raises(TypeError, match="unknown training setting learning_rate.*epochs, lr, batch_size"):
+        train(small_cnn(), subset(digits[0], 8), None, learning_rate=0.1, **QUIET)
+    with pytest.raises(TypeError, match="config must be a TrainConfig"):
+        train(small_cnn(), subset(digits[0], 8), None, 3, **QUIET)
+
+
+def test_a_checkpoint_keeps_its_config_and_resume_checks_it(digits, tmp_path):
+    path, data = tmp_path / "run.pt", subset(digits[0], 64)
+    config = TrainConfig(epochs=1, lr=0.1, batch_size=32)
+    train(small_cnn(), data, None, config, checkpoint=path, **QUIET)
+    assert load_checkpoint(path)["config"] == {**vars(config), "amp": False}
+    with pytest.raises(ValueError, match=r"other settings: lr 0\.1 in the checkpoint, 0\.05 now; resume"):
+        train(small_cnn(), data, None, config, lr=0.05, checkpoint=path, resume=True, **QUIET)
+    with pytest.raises(ValueError, match="epochs 1 in the checkpoint, 2 now"):       # cosine needs the total
+        train(small_cnn(), data, None, config, epochs=2, checkpoint=path, resume=True, **QUIET)
+    constant = config.replace(schedule="constant")
+    train(small_cnn(), data, None, constant, checkpoint=path, **QUIET)
+    history = train(small_cnn(), data, None, constant, epochs=2, checkpoint=path, resume=True, **QUIET)
+    assert history["epoch"] == [1, 2]                   # the constant schedule may train on
+
+
 def parse(argv, register=add_arguments):
     parser = argparse.ArgumentParser()
     register(parser)
@@ -221,10 +250,12 @@ def test_two_gloo_processes_match_one_process_on_the_same_global_batches(tmp_pat
 def test_training_on_cuda_uses_mixed_precision_and_resumes(digits, tmp_path):
     path = tmp_path / "gpu.pt"
     model = small_cnn()
-    history = train(model, *digits, epochs=2, lr=0.05, batch_size=64, progress=False, checkpoint=path)
+    history = train(model, *digits, epochs=2, lr=0.05, batch_size=64, schedule="constant", progress=False,
+                    checkpoint=path)
     assert next(model.parameters()).device.type == "cuda"
     assert "scale" in load_checkpoint(path)["scaler"]              # a live GradScaler: AMP was on
     assert history["val_acc"][-1] > 0.7
     resumed = small_cnn(seed=5)
-    train(resumed, *digits, epochs=3, lr=0.05, batch_size=64, progress=False, checkpoint=path, resume=True)
+    train(resumed, *digits, epochs=3, lr=0.05, batch_size=64, schedule="constant", progress=False, checkpoint=path,
+          resume=True)
     assert load_checkpoint(path)["epoch"] == 3

@@ -13,7 +13,7 @@ from ..errors import CourseError
 COMMANDS = {
     "data": "mlcourse.cli.data",
     "release": "mlcourse.cli.release",
-    "train": "mlcourse.train_cli",
+    "train": "mlcourse.cli.train",
     "grade": "mlcourse.cli.grade",
     "check-leaks": "mlcourse.cli.leaks",
     "start": "mlcourse.cli.start",

@@ -5,8 +5,7 @@ Same names, signatures and ``(out, cache)`` / ``op_backward(dout, cache)`` contr
 each backward pass is the same math as the NumPy reference, run on whatever device the inputs
 live on (CUDA when present, the CPU otherwise; see ``default_device``).
 """
-import torch
-
+from ..device import default_device  # noqa: F401  (the device the models train on)
 from .conv import (
     avg_pool_backward_fast,
     avg_pool_forward_fast,
@@ -38,8 +37,3 @@ from .layers import (
     tanh_forward,
 )
 from .linear import softmax_loss_vectorized, svm_loss_vectorized
-
-
-def default_device():
-    """torch.device('cuda') when a CUDA GPU is visible, else torch.device('cpu')."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -11,7 +11,7 @@ The backward passes are written out (no autograd) and run on the inputs' device.
 import torch
 from torch.nn import functional
 
-from ..scratch.conv import conv_output_size
+from ..scratch.checks import conv_output_size
 from .checks import check_conv_inputs, check_pool_inputs, check_shape
 
 

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from .checks import as_shape, check_rank, check_scores, check_shape
+from .checks import check_rank, check_scores, check_shape, check_tensor
 
 
 def affine_forward(x, w, b):
@@ -22,7 +22,7 @@ def affine_forward(x, w, b):
     """
     check_rank("w", w, 2, "(D, M)")
     D, M = w.shape
-    if as_shape("x", x).ndim < 2 or math.prod(x.shape[1:]) != D:
+    if check_tensor("x", x).dim() < 2 or math.prod(x.shape[1:]) != D:
         raise ValueError(f"x must have shape (N, d1, ..., dk) with d1 * ... * dk = D = {D} (w's rows), "
                          f"got x of shape {tuple(x.shape)}")
     check_shape("b", b, (M,), "(M,)")

@@ -7,6 +7,7 @@ parameters, 58.6 million of them in the three fully connected layers.
 from torch import nn
 
 from .layers import FeaturesClassifier, init_weights
+from .registry import register_model
 
 
 class AlexNet(FeaturesClassifier):
@@ -59,6 +60,7 @@ def _small_features(in_channels):
     )
 
 
+@register_model("alexnet", small_input=True)
 def alexnet(num_classes=1000, in_channels=3, small_input=False):
     """AlexNet for 224x224 images, or for 32x32 / 8x8 images with ``small_input=True``."""
     return AlexNet(num_classes, in_channels, small_input)

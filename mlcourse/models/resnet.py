@@ -9,6 +9,7 @@ With 1000 classes ResNet-18 has 11,689,512 parameters and ResNet-50 25,557,032.
 from torch import nn
 
 from .layers import conv1x1, conv3x3, init_weights
+from .registry import register_model
 
 
 def projection(in_channels, out_channels, stride=1, norm=nn.BatchNorm2d):
@@ -155,16 +156,19 @@ class ResNet(nn.Module):
         return x
 
 
+@register_model("resnet18", small_input=True)
 def resnet18(num_classes=1000, in_channels=3, small_input=False):
     """ResNet-18: BasicBlocks [2, 2, 2, 2]."""
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, in_channels, small_input)
 
 
+@register_model("resnet34", small_input=True)
 def resnet34(num_classes=1000, in_channels=3, small_input=False):
     """ResNet-34: BasicBlocks [3, 4, 6, 3]."""
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, in_channels, small_input)
 
 
+@register_model("resnet50", small_input=True)
 def resnet50(num_classes=1000, in_channels=3, small_input=False):
     """ResNet-50: Bottlenecks [3, 4, 6, 3]."""
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, small_input)
@@ -189,6 +193,7 @@ def _deep_net(depth, residual, width, num_classes, in_channels, batch_norm):
     )
 
 
+@register_model("plain20", depth=20)
 def plain_net(depth, width=16, num_classes=10, in_channels=1, batch_norm=False):
     """A deep stack of 3x3 convolutions and ReLUs without shortcuts: ``depth`` weight layers.
 
@@ -200,6 +205,8 @@ def plain_net(depth, width=16, num_classes=10, in_channels=1, batch_norm=False):
     return _deep_net(depth, False, width, num_classes, in_channels, batch_norm)
 
 
+@register_model("tiny", depth=4, width=8)   # about 1,300 parameters: for smoke tests
+@register_model("residual20", depth=20)
 def residual_net(depth, width=16, num_classes=10, in_channels=1, batch_norm=False):
     """The same layers as ``plain_net(depth, ...)``, paired into identity-shortcut residual blocks."""
     return _deep_net(depth, True, width, num_classes, in_channels, batch_norm)

@@ -7,40 +7,43 @@ Each process holds a replica of the model and takes its slice of every global ba
 weights follow the same path as single-process training on the same global batches (batch-norm
 statistics are the exception: each process normalizes over its own slice). The backend is nccl
 with one GPU per process when CUDA is present, gloo on the CPU otherwise. Run without torchrun,
-the script trains in one ordinary process.
+the script trains in one ordinary process. The options are ``mlcourse train``'s, with the
+defaults of ``TrainConfig``; their parser is ``mlcourse.cli.train_ddp``.
 """
-import argparse
 import os
 
 import torch
 from torch import distributed as dist
 
-from ..train_cli import add_arguments, report, run_training
 
+def run_distributed(work, backend=None):
+    """Call ``work(device)`` in this process, inside the process group torchrun set up (one
+    device per process: a GPU with nccl, the CPU with gloo), or alone when torchrun did not
+    start it (device None: ``train`` picks one).
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="torchrun --nproc_per_node N -m mlcourse.models.train_ddp",
-                                     description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    parser.add_argument("--backend", choices=["gloo", "nccl"], default=None,
-                        help="default: nccl when CUDA is present, else gloo")
-    args = parser.parse_args(argv)
+    Returns (result, where, is_first): ``work``'s result, a phrase such as '2 processes (gloo)'
+    for reports, and whether this process is rank 0 (the one that reports).
+    """
     if "WORLD_SIZE" not in os.environ:                 # not started by torchrun
-        report(args, run_training(args)[1], "1 process")
-        return 0
-    backend = args.backend or ("nccl" if torch.cuda.is_available() else "gloo")
+        return work(None), "1 process", True
+    backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
     device = torch.device("cpu")
     if backend == "nccl":
         device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
         torch.cuda.set_device(device)
     dist.init_process_group(backend)
     try:
-        history = run_training(args, device=device)[1]
-        if dist.get_rank() == 0:
-            report(args, history, f"{dist.get_world_size()} processes ({backend})")
+        result = work(device)
+        return result, f"{dist.get_world_size()} processes ({backend})", dist.get_rank() == 0
     finally:
         dist.destroy_process_group()
-    return 0
+
+
+def main(argv=None):
+    """The torchrun entry: ``mlcourse.cli.train_ddp.main`` (options, then ``run_distributed``)."""
+    from ..cli.train_ddp import main as cli_main   # the entry point only; the library above needs no CLI
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

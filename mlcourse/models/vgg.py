@@ -7,6 +7,7 @@ each. VGG-16 has 138,357,544 parameters for 1000 classes, 123.6 million of them 
 from torch import nn
 
 from .layers import FeaturesClassifier, init_weights
+from .registry import register_model
 
 # output channels of each 3x3 convolution; "M" is a 2x2 max pooling that halves H and W
 CONFIGS = {
@@ -61,21 +62,29 @@ def _vgg(name, num_classes, batch_norm, in_channels, small_input):
     return VGG(features, num_classes, small_input)
 
 
+@register_model("vgg11_bn", small_input=True, batch_norm=True)
+@register_model("vgg11", small_input=True)
 def vgg11(num_classes=1000, batch_norm=False, in_channels=3, small_input=False):
     """VGG-11 (configuration A): 8 convolutions and 3 fully connected layers."""
     return _vgg("vgg11", num_classes, batch_norm, in_channels, small_input)
 
 
+@register_model("vgg13_bn", small_input=True, batch_norm=True)
+@register_model("vgg13", small_input=True)
 def vgg13(num_classes=1000, batch_norm=False, in_channels=3, small_input=False):
     """VGG-13 (configuration B): 10 convolutions and 3 fully connected layers."""
     return _vgg("vgg13", num_classes, batch_norm, in_channels, small_input)
 
 
+@register_model("vgg16_bn", small_input=True, batch_norm=True)
+@register_model("vgg16", small_input=True)
 def vgg16(num_classes=1000, batch_norm=False, in_channels=3, small_input=False):
     """VGG-16 (configuration D): 13 convolutions and 3 fully connected layers."""
     return _vgg("vgg16", num_classes, batch_norm, in_channels, small_input)
 
 
+@register_model("vgg19_bn", small_input=True, batch_norm=True)
+@register_model("vgg19", small_input=True)
 def vgg19(num_classes=1000, batch_norm=False, in_channels=3, small_input=False):
     """VGG-19 (configuration E): 16 convolutions and 3 fully connected layers."""
     return _vgg("vgg19", num_classes, batch_norm, in_channels, small_input)

@@ -16,28 +16,8 @@ over the input without being flipped. Each ``*_forward`` returns ``(out, cache)`
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .checks import check_conv_inputs, check_positive_int, check_rank, check_shape
-
-
-def conv_output_size(size, field, stride=1, pad=0, dilation=1):
-    """Output length along one axis: (W - F + 2P) / S + 1.
-
-    Inputs: size W, field F (before dilation), stride S >= 1, pad P >= 0, dilation d >= 1.
-    Returns the integer output size; raises ValueError when the field does not fit in the
-    padded input or when S does not divide W - F + 2P.
-    """
-    stride = check_positive_int("stride", stride)
-    pad = check_positive_int("pad", pad, minimum=0)
-    dilation = check_positive_int("dilation", dilation)
-    span = dilation * (field - 1) + 1
-    room = size - span + 2 * pad
-    formula = f"(W - F + 2P)/S + 1 = ({size} - {span} + 2*{pad})/{stride} + 1"
-    if room < 0:
-        raise ValueError(f"the field F = {span} is larger than the padded input: {formula} < 1")
-    if room % stride:
-        raise ValueError(f"output size {formula} = {room / stride + 1:g} is not an integer: "
-                         f"choose W, F, P and S so that S divides W - F + 2P")
-    return room // stride + 1
+from .checks import (check_conv_inputs, check_pool_inputs, check_positive_int, check_rank, check_shape,
+                     conv_output_size)
 
 
 def _pad(x, pad):
@@ -104,14 +84,7 @@ def conv_backward_naive(dout, cache):
     return dx, dw, db
 
 
-def _check_pool(x, pool_height, pool_width, stride):
-    check_rank("x", x, 4, "(N, C, H, W)")
-    N, C, H, W = x.shape
-    pool_height = check_positive_int("pool_height", pool_height)
-    pool_width = check_positive_int("pool_width", pool_width)
-    H_out = conv_output_size(H, pool_height, stride)
-    W_out = conv_output_size(W, pool_width, stride)
-    return N, C, H_out, W_out
+_check_pool = check_pool_inputs            # the old private name
 
 
 def max_pool_forward_naive(x, pool_height=2, pool_width=2, stride=2):
@@ -121,7 +94,7 @@ def max_pool_forward_naive(x, pool_height=2, pool_width=2, stride=2):
     Returns (out, cache): out (N, C, H_out, W_out) with H_out = (H - pool_height)/stride + 1,
     W_out = (W - pool_width)/stride + 1; cache for ``max_pool_backward_naive``.
     """
-    N, C, H_out, W_out = _check_pool(x, pool_height, pool_width, stride)
+    N, C, H_out, W_out = check_pool_inputs(x, pool_height, pool_width, stride)
     out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
     for n in range(N):
         for c in range(C):
@@ -140,7 +113,7 @@ def max_pool_backward_naive(dout, cache):
     Inputs: dout (N, C, H_out, W_out); cache. Returns dx (N, C, H, W).
     """
     x, ph, pw, stride = cache
-    N, C, H_out, W_out = _check_pool(x, ph, pw, stride)
+    N, C, H_out, W_out = check_pool_inputs(x, ph, pw, stride)
     _check_dout(dout, (N, C, H_out, W_out))
     dx = np.zeros_like(x, dtype=np.result_type(x, dout))
     for n in range(N):
@@ -158,7 +131,7 @@ def avg_pool_forward_naive(x, pool_height=2, pool_width=2, stride=2):
 
     Inputs and returns as ``max_pool_forward_naive``: out (N, C, H_out, W_out), cache.
     """
-    N, C, H_out, W_out = _check_pool(x, pool_height, pool_width, stride)
+    N, C, H_out, W_out = check_pool_inputs(x, pool_height, pool_width, stride)
     out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
     for n in range(N):
         for c in range(C):
@@ -173,7 +146,7 @@ def avg_pool_backward_naive(dout, cache):
     """Backward pass of ``avg_pool_forward_naive``: every entry of a window receives
     1 / (pool_height * pool_width) of its gradient. Returns dx (N, C, H, W)."""
     x, ph, pw, stride = cache
-    N, C, H_out, W_out = _check_pool(x, ph, pw, stride)
+    N, C, H_out, W_out = check_pool_inputs(x, ph, pw, stride)
     _check_dout(dout, (N, C, H_out, W_out))
     dx = np.zeros_like(x, dtype=np.result_type(x, dout))
     for n in range(N):
@@ -299,7 +272,7 @@ def conv_backward_fast(dout, cache):
 def max_pool_forward_fast(x, pool_height=2, pool_width=2, stride=2):
     """Max pooling as a running maximum over the pool_height * pool_width window taps, each a
     strided view of x; same contract as ``max_pool_forward_naive``."""
-    N, C, H_out, W_out = _check_pool(x, pool_height, pool_width, stride)
+    N, C, H_out, W_out = check_pool_inputs(x, pool_height, pool_width, stride)
     out = _reduce_taps(np.maximum, x, pool_height, pool_width, stride, H_out, W_out, x.dtype)
     return out, (x, out, pool_height, pool_width, stride)
 
@@ -323,7 +296,7 @@ def max_pool_backward_fast(dout, cache):
 def avg_pool_forward_fast(x, pool_height=2, pool_width=2, stride=2):
     """Average pooling as a running sum over the window taps; same contract as
     ``avg_pool_forward_naive``."""
-    N, C, H_out, W_out = _check_pool(x, pool_height, pool_width, stride)
+    N, C, H_out, W_out = check_pool_inputs(x, pool_height, pool_width, stride)
     out = _reduce_taps(np.add, x, pool_height, pool_width, stride, H_out, W_out, np.result_type(x, np.float32))
     out /= pool_height * pool_width
     return out, (x.shape, pool_height, pool_width, stride)
