@@ -20,8 +20,8 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from course import apply_mistake, wrong_answers  # noqa: E402  (the tests' catalogue of real mistakes)
+sys.path.insert(0, str(ROOT))
+from tests.course import apply_mistake, wrong_answers  # noqa: E402  (the tests' catalogue of real mistakes)
 
 from mlcourse.grading import grade_class  # noqa: E402
 from mlcourse.grading.class_report import build_report  # noqa: E402

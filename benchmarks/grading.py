@@ -22,8 +22,8 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from course import apply_mistake, wrong_answers  # noqa: E402  (the tests' catalogue of real mistakes)
+sys.path.insert(0, str(ROOT))
+from tests.course import apply_mistake, wrong_answers  # noqa: E402  (the tests' catalogue of real mistakes)
 
 from mlcourse.release import nbgrader, tool_env  # noqa: E402
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from course import WRONG_ANSWERS, apply_mistake, visible_only, wrong_answers  # noqa: E402  (the tests' catalogue)
+sys.path.insert(0, str(ROOT))
+from tests.course import WRONG_ANSWERS, apply_mistake, visible_only, wrong_answers  # noqa: E402  (the tests' catalogue)
 
 from mlcourse.release import assignments  # noqa: E402
 

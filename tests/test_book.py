@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from built_site import ROOT, SITE_TESTS, site_dir  # noqa: F401 (fixture)
+from tests.built_site import ROOT, SITE_TESTS, site_dir  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.slow, SITE_TESTS]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import visible_only
+from tests.course import visible_only
 from mlcourse.release import BUNDLE_MARK, assignments, write_bundle
 from mlcourse.release.leaks import answer_key, find_bundle_leaks, scan_wheel
 from mlcourse.student_package import STUDENT_MODULES, wheel_name

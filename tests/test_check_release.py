@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from built_site import SITE_TESTS, site_dir  # noqa: F401 (fixture)
-from course import ROOT
+from tests.built_site import SITE_TESTS, site_dir  # noqa: F401 (fixture)
+from tests.course import ROOT
 from mlcourse import cli
 from mlcourse.release import assignments
 from mlcourse.release.leaks import answer_key, find_leaks, is_trivial

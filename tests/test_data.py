@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from cifar_fixture import IMAGES_PER_BATCH, ArchiveServer, make_archive, md5
+from tests.cifar_fixture import IMAGES_PER_BATCH, ArchiveServer, make_archive, md5
 from mlcourse import data
 
 

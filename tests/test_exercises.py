@@ -7,7 +7,7 @@ import re
 import nbformat
 import pytest
 
-from course import Course, graded_cases
+from tests.course import Course, graded_cases
 from mlcourse.release import RECORD, assignments, differences, generate, released_checksums
 
 ASSIGNMENTS = assignments()

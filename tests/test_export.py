@@ -11,7 +11,7 @@ import sys
 import nbformat
 import pytest
 
-from course import ROOT, SANDBOX_GRADING
+from tests.course import ROOT, SANDBOX_GRADING
 from mlcourse.grading import export as export_module
 from mlcourse.grading.export import export_grades
 from mlcourse.grading.store import ResultsTable

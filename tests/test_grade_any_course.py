@@ -9,7 +9,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from nbgrader.api import Gradebook
 
-from course import SANDBOX_GRADING
+from tests.course import SANDBOX_GRADING
 from mlcourse.grading import grade_class
 from mlcourse.grading.class_report import build_report
 from mlcourse.grading.export import export_grades

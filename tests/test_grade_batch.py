@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import (SANDBOX_GRADING, Course, apply_mistake, graded_cases, independent_solutions, solution_cell,
+from tests.course import (SANDBOX_GRADING, Course, apply_mistake, graded_cases, independent_solutions, solution_cell,
                     write_zip, wrong_answers)
 from mlcourse.grading import autograde, grade_class
 from mlcourse.course import CourseContext

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course import ROOT, SANDBOX_GRADING, apply_mistake, wrong_answers
+from tests.course import ROOT, SANDBOX_GRADING, apply_mistake, wrong_answers
 from mlcourse.grading import grade_class
 from mlcourse.grading.class_report import build_report
 from mlcourse.grading.item_stats import cell_stats

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from course import ROOT
+from tests.course import ROOT
 from mlcourse.course import CourseContext
 from mlcourse import cli
 from mlcourse.cli import grade as grade_cli

@@ -12,7 +12,7 @@ import shutil
 import nbformat
 import pytest
 
-from course import SANDBOX_GRADING, Course, solution_cell
+from tests.course import SANDBOX_GRADING, Course, solution_cell
 from mlcourse.grading import grade_class
 
 A = "02_svm"

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from course import SANDBOX_GRADING, Course, graded_cases, write_zip
+from tests.course import SANDBOX_GRADING, Course, graded_cases, write_zip
 from mlcourse.grading import grade_class
 from mlcourse.release import assignments
 

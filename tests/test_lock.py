@@ -1,6 +1,7 @@
 """constraints.txt, the lock `make` installs with: it pins every dependency pyproject.toml
 declares within the declared range, carries no local build label, and is what this environment
 holds (so the suite runs on the versions it was locked with)."""
+import importlib.util
 import os
 import re
 import sys
@@ -10,10 +11,17 @@ from importlib import metadata
 import pytest
 from packaging.requirements import Requirement
 
-from course import ROOT
+from tests.course import ROOT
 
-sys.path.insert(0, str(ROOT / "tools"))
-import lock  # noqa: E402
+def _load_tool(name):
+    """tools/<name>.py, a script rather than a package, loaded as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+lock = _load_tool("lock")
 
 
 def canonical(name):

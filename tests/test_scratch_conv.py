@@ -28,7 +28,7 @@ from mlcourse.scratch import (
     max_pool_forward_fast,
     max_pool_forward_naive,
 )
-from test_scratch_layers import numeric_grads, torch_grads
+from tests.grads import numeric_grads, torch_grads
 
 FAMILY = settings(max_examples=25, deadline=None, derandomize=True)
 CONVS = [(conv_forward_naive, conv_backward_naive), (conv_forward_fast, conv_backward_fast)]

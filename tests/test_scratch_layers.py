@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mlcourse.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
+from mlcourse.gradcheck import eval_numerical_gradient, rel_error
 from mlcourse.scratch import (
     add_backward,
     add_forward,
@@ -41,27 +41,7 @@ from mlcourse.scratch import (
     tanh_forward,
     worked_example,
 )
-
-
-def numeric_grads(forward, inputs, dout):
-    """Central-difference gradients of sum(forward(*inputs) * dout) for every input
-    (test_scratch_conv uses these two helpers too)."""
-    grads = []
-    for i, a in enumerate(inputs):
-        def f(v, i=i):
-            args = list(inputs)
-            args[i] = v
-            return forward(*args)
-        grads.append(eval_numerical_gradient_array(f, a.copy(), dout))
-    return grads
-
-
-def torch_grads(op, inputs, dout):
-    """(out, [grad of each input]) of a torch op on float64 copies of ``inputs``."""
-    leaves = [torch.tensor(a, requires_grad=True) for a in inputs]
-    out = op(*leaves)
-    out.backward(torch.tensor(dout))
-    return out.detach().numpy(), [t.grad.numpy() for t in leaves]
+from tests.grads import numeric_grads, torch_grads
 
 
 def away_from_zero(rng, shape, gap=1e-2):

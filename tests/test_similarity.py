@@ -6,7 +6,7 @@ import copy
 import nbformat
 from nbgrader.preprocessors import ClearSolutions
 
-from course import independent_solutions
+from tests.course import independent_solutions
 from mlcourse.answer_key import listed, resolve
 from mlcourse.course import CourseContext
 from mlcourse.grading.similarity import REFERENCE, THRESHOLD, answer_text, find_copies, reference_texts

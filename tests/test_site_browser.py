@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from built_site import ROOT, SITE_TESTS, site_dir  # noqa: F401 (fixture)
+from tests.built_site import ROOT, SITE_TESTS, site_dir  # noqa: F401 (fixture)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
