@@ -12,15 +12,17 @@ import nbformat
 import pytest
 
 from tests.course import ROOT
-from mlcourse.course import CourseContext
-from mlcourse import cli
+from mlcourse import cli, markers
 from mlcourse.cli import grade as grade_cli
+from mlcourse.course import CourseContext
+from mlcourse.errors import BadInput
 from mlcourse.grading import feedback, grader, report, sandbox, shard, store, submission
 from mlcourse.grading import outcome as outcomes
-from mlcourse.grading.spec import AssignmentSpec
-from mlcourse.grading.similarity import Flag
-from mlcourse.grading.submission import Rejected
 from mlcourse.grading.sandbox import Limits
+from mlcourse.grading.similarity import Flag
+from mlcourse.grading.spec import AssignmentSpec, split_hidden
+from mlcourse.grading.submission import Rejected
+from mlcourse.markers import Delimiters, regions
 
 HIDDEN = "assert secret_check(a, 41)"
 VISIBLE_A = "assert a(1) == 2"
@@ -33,7 +35,7 @@ def spec():
         assignment="hw", notebook="hw", grade_cells={"test_a": 2.0, "test_b": 3.0}, solution_cells=["a", "b"],
         released={"test_a": [VISIBLE_A, FULL_A], "test_b": ["assert b() == 3"] * 2},
         order=["a", "test_a", "b", "test_b"], hidden_lines=[HIDDEN],
-        delimiters=("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"), fingerprint="f")
+        delimiters=Delimiters(), fingerprint="f")
 
 
 def cell(grade_id, source, grade=False, points=None):
@@ -417,3 +419,15 @@ def test_pipeline_follows_the_course_config(tmp_path):
         "c = get_config()\nc.Autograde.autograde_preprocessors = ['nbgrader.preprocessors.LimitOutput']\n")
     with pytest.raises(ValueError, match="must hold nbgrader's Execute exactly once"):
         pipeline(CourseContext(tmp_path).config)
+
+
+def test_regions_are_parsed_with_the_course_delimiters_and_refused_as_nbgrader_would(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text('c = get_config()\nc.ClearHiddenTests.begin_test_delimeter = "SECRET"\n'
+                                                 'c.ClearHiddenTests.end_test_delimeter = "PUBLIC"\n')
+    delimiters = Delimiters.from_config(CourseContext(tmp_path).config)
+    assert delimiters.of(markers.HIDDEN) == ("SECRET", "PUBLIC") and delimiters.of(markers.SOLUTION) == ("BEGIN SOLUTION", "END SOLUTION")
+    assert [h for _, h in split_hidden("a\n# SECRET\nb\n# PUBLIC\nc", delimiters)] == [False, True, True, True, False]
+    with pytest.raises(BadInput, match="No end hidden tests statement found"):
+        regions("x\n### BEGIN HIDDEN TESTS\ny")
+    with pytest.raises(BadInput, match="nested begin solution"):
+        regions("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import nbformat
 from nbgrader import utils
 
+from ..errors import BadInput
 from .spec import split_hidden
 
 
@@ -89,7 +90,10 @@ def error_location(cell, error, delimiters):
     for entry in error.get("traceback", []):
         found = frame.search(ANSI.sub("", entry))
         if found:
-            lines = split_hidden(cell.source, *delimiters)
+            try:
+                lines = split_hidden(cell.source, delimiters)
+            except BadInput:  # not the instructor's test cell: its regions do not parse
+                return ""
             number = int(found.group(1))
             if 1 <= number <= len(lines):
                 return "hidden" if lines[number - 1][1] else "visible"

@@ -11,10 +11,10 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import ClearHiddenTests
 from sqlalchemy.engine import make_url
 
 from ..errors import BadInput
+from ..markers import HIDDEN, Delimiters, regions
 from .judge import given_names, graded_names
 
 
@@ -112,26 +112,10 @@ def register_assignment(ctx, assignment):
         return True
 
 
-def split_hidden(source, begin="BEGIN HIDDEN TESTS", end="END HIDDEN TESTS"):
+def split_hidden(source, delimiters=Delimiters()):
     """[(line, hidden)] for each line of ``source``; marker lines count as hidden (as in
     nbgrader's ``ClearHiddenTests``)."""
-    out, inside = [], False
-    for line in source.split("\n"):
-        if begin in line:
-            inside = True
-            out.append((line, True))
-        elif end in line:
-            inside = False
-            out.append((line, True))
-        else:
-            out.append((line, inside))
-    return out
-
-
-def _delimiters(config):
-    section = config.ClearHiddenTests
-    return (section.get("begin_test_delimeter", ClearHiddenTests.begin_test_delimeter.default_value),
-            section.get("end_test_delimeter", ClearHiddenTests.end_test_delimeter.default_value))
+    return [(line, kind == HIDDEN) for kind, line, _ in regions(source, delimiters)]
 
 
 @dataclass
@@ -154,7 +138,7 @@ class AssignmentSpec:
     released: dict
     order: list
     hidden_lines: list
-    delimiters: tuple
+    delimiters: Delimiters
     fingerprint: str
     judged: list = None
     given: list = field(default_factory=list)
@@ -203,10 +187,10 @@ class AssignmentSpec:
         except (ValueError, OSError):
             order, judged, given, answer_key = [], None, [], []
         order += sorted(set(sources) - set(order))
-        delimiters = _delimiters(ctx.config)
+        delimiters = Delimiters.from_config(ctx.config)
         released, hidden, visible = {}, set(), set()
         for cell_id, (source, _, locked) in sources.items():
-            lines = split_hidden(source, *delimiters)
+            lines = split_hidden(source, delimiters)
             hidden |= {line.strip() for line, is_hidden in lines if is_hidden}
             visible |= {line.strip() for line, is_hidden in lines if not is_hidden}
             if locked:

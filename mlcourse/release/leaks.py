@@ -23,6 +23,7 @@ on its own, and lines also without a leading prompt, line number or traceback ar
 A feedback file ``<feedback dir>/<student>/<assignment>/...`` may show what that student wrote:
 lines found in ``<submitted dir>/<student>/<assignment>/*.ipynb`` are not reported there.
 """
+import functools
 import html
 import json
 import re
@@ -31,12 +32,10 @@ from pathlib import Path
 
 from ..course import Course, find_root
 from ..errors import MissingPath
+from ..markers import HIDDEN, MARK_SCHEME, SOLUTION, Delimiters, regions
 
 
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
-           "BEGIN MARK SCHEME", "END MARK SCHEME")
-MARKER_RE = re.compile("|".join(re.escape(m) for m in MARKERS))
-REGIONS = {"BEGIN SOLUTION": "solution", "BEGIN HIDDEN TESTS": "hidden test", "BEGIN MARK SCHEME": "solution"}
+SECRET_KIND = {SOLUTION: "solution", HIDDEN: "hidden test", MARK_SCHEME: "solution"}  # what a leak is called
 
 # A secret line shorter than this (whitespace removed) is trivial: `scores = X @ W`, `loss += margin`.
 MIN_CHARS = 15
@@ -105,20 +104,19 @@ def _cell_lines(cell):
     return ("".join(source) if isinstance(source, list) else source).splitlines()
 
 
-def _split_cell(cell):
+def _split_cell(cell, delimiters, where):
     """((kind or None, line) for each line of an nbgrader source cell; kind names the secret
     region the line is in, None for a public line. Marker lines themselves are skipped."""
-    lines = _cell_lines(cell)
-    if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and not MARKER_RE.search("\n".join(lines)):
-        return [("solution", line) for line in lines]
-    out, kind = [], None
-    for line in lines:
-        found = MARKER_RE.search(line)
-        if found:
-            kind = REGIONS.get(found.group())
-            continue
-        out.append((kind, line))
-    return out
+    parsed = regions("\n".join(_cell_lines(cell)), delimiters, where)
+    if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and not any(m for _, _, m in parsed):
+        return [("solution", line) for _, line, _ in parsed]  # nbgrader replaces such a cell whole
+    return [(SECRET_KIND.get(kind), line) for kind, line, marker in parsed if not marker]
+
+
+@functools.lru_cache(maxsize=8)
+def course_delimiters(root):
+    """The region delimiters of the course at ``root`` (its nbgrader config)."""
+    return Delimiters.from_config(Course(root).config)
 
 
 def answer_key(root=None):
@@ -134,7 +132,7 @@ def answer_key(root=None):
         origin = path.relative_to(root).as_posix()
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         for index, cell in enumerate(cells):
-            for kind, line in _split_cell(cell):
+            for kind, line in _split_cell(cell, course_delimiters(root), f"{origin}, {_cell_label(cell, index)}"):
                 if kind is None:
                     public.add(squeeze(line))
                 elif not is_trivial(line, code=cell.get("cell_type") == "code"):
@@ -221,11 +219,12 @@ def display_path(path, root):
 def scan_file(path, secrets, root=None, allowed=frozenset()):
     """Leaks in one file: markers, and lines of ``secrets`` whose key is not in ``allowed``.
     One leak per (line, reason)."""
-    leaks, shown = [], display_path(path, find_root(root))
+    root = find_root(root)
+    leaks, shown, delimiters = [], display_path(path, root), course_delimiters(root)
     for number, text in file_lines(path):
-        found = MARKER_RE.search(text)
+        found = delimiters.marker_in(text)
         if found:
-            leaks.append(Leak(shown, number, f"answer-key marker {found.group()!r}"))
+            leaks.append(Leak(shown, number, f"answer-key marker {found!r}"))
         key = squeeze(text)
         if key in secrets and key not in allowed:
             s = secrets[key]
