@@ -1,5 +1,6 @@
 """Writing a user's files whole or not at all."""
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,3 +22,15 @@ def atomic_open(path, mode="wb", **kwargs):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def replace_dir(staged, dest):
+    """Put the folder ``staged`` at ``dest`` in place of what was there: the old folder is
+    renamed aside, the new one renamed in, and only then the old one removed, so ``dest`` is
+    always a whole folder (old or new) and a crash in between leaves the old one beside it."""
+    staged, dest = Path(staged), Path(dest)
+    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(staged, dest)
+    shutil.rmtree(old, ignore_errors=True)

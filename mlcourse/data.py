@@ -7,7 +7,6 @@ import hashlib
 import http.client
 import os
 import pickle
-import shutil
 import tarfile
 import tempfile
 import urllib.error
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import replace_dir
 from .errors import MissingPath, SetupError
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -188,9 +188,7 @@ def _extract(archive, root):
         if not (extracted / "test_batch").exists():
             raise SetupError(f"{archive} does not hold {CIFAR10_DIR}/test_batch: not a CIFAR-10 archive. "
                                "Delete it and fetch again.")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(extracted, target)
+        replace_dir(extracted, target)
     return target
 
 

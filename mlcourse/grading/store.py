@@ -20,7 +20,7 @@ from sqlalchemy import (Column, DateTime, Float, MetaData, String, Table, Text, 
                         inspect, select, text)
 from sqlalchemy.exc import SAWarning
 
-from ..atomic import atomic_open
+from ..atomic import atomic_open, replace_dir
 from .execute import _resources, pipeline, stage_files
 from .outcome import RETRIED, TRUST_IN_KERNEL, TRUST_JUDGED, cell_outcomes, most_severe
 
@@ -108,12 +108,6 @@ class ResultsTable:
         self.engine.dispose()
 
 
-def _replace_dir(staged, dest):
-    if dest.exists():
-        shutil.rmtree(dest)
-    os.replace(staged, dest)
-
-
 def _write_text(path, text):
     with atomic_open(path, "w") as f:
         f.write(text)
@@ -166,7 +160,7 @@ class Recorder:
         for name, nb in notebooks.items():
             if nb is not None:
                 nbformat.write(nb, staged / f"{name}.ipynb")
-        _replace_dir(staged, dest)
+        replace_dir(staged, dest)
 
     def _write_gradebook(self, submission, spec, result):
         student = submission.student

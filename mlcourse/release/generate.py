@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..atomic import atomic_open
+from ..atomic import atomic_open, replace_dir
 from ..course import Course
 from ..errors import BadInput, SetupError
 
@@ -130,9 +130,7 @@ def _replace_folder(source, dest):
     staged = dest.parent / f".{dest.name}.new"
     shutil.rmtree(staged, ignore_errors=True)
     shutil.copytree(source, staged)
-    if dest.exists():
-        shutil.rmtree(dest)
-    os.replace(staged, dest)
+    replace_dir(staged, dest)
 
 
 BUNDLE_MARK = ".mlcourse-bundle"
