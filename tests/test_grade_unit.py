@@ -1,7 +1,7 @@
 """Fast checks of the class grader's parts, without kernels: submissions discovery (nbgrader
-layout, folder, zip), sharding, rejected files, how changed test cells are noticed, where a test
+layout, folder, zip), rejected files, how changed test cells are noticed, where a test
 failed (visible or hidden part), statuses, feedback scrubbing, CSVs, the command line, the
-sandbox command and its refusal when bubblewrap is missing."""
+sandbox command and its refusal when bubblewrap is missing (shards: test_grade_shard.py)."""
 import json
 import shutil
 import subprocess
@@ -12,17 +12,16 @@ import nbformat
 import pytest
 
 from tests.course import ROOT
-from mlcourse import cli, markers
+from mlcourse import cli
 from mlcourse.cli import grade as grade_cli
 from mlcourse.course import CourseContext
-from mlcourse.errors import BadInput
-from mlcourse.grading import feedback, grader, report, sandbox, shard, store, submission
+from mlcourse.grading import feedback, grader, report, sandbox, store, submission
 from mlcourse.grading import outcome as outcomes
 from mlcourse.grading.sandbox import Limits
 from mlcourse.grading.similarity import Flag
-from mlcourse.grading.spec import AssignmentSpec, split_hidden
+from mlcourse.grading.spec import AssignmentSpec
 from mlcourse.grading.submission import Rejected
-from mlcourse.markers import Delimiters, regions
+from mlcourse.markers import Delimiters
 
 HIDDEN = "assert secret_check(a, 41)"
 VISIBLE_A = "assert a(1) == 2"
@@ -78,44 +77,6 @@ def test_ignore_pattern_applies_when_configured(tmp_path):
     ctx = CourseContext(tmp_path)
     assert ctx.grading_config.IgnorePattern.enabled is True
     assert "enabled" not in ctx.config.IgnorePattern  # the course config itself is left as it is
-
-
-@pytest.mark.parametrize("text", ["0/3", "4/3", "a/b", "2", "1/0"])
-def test_parse_shard_rejects(text):
-    with pytest.raises(ValueError, match="I/N"):
-        shard.parse_shard(text)
-
-
-@pytest.mark.parametrize("n", [1, 2, 3, 5])
-def test_shards_are_disjoint_and_cover_everyone(n):
-    students = [f"s{i:03d}" for i in range(200)]
-    shards = [{s for s in students if shard.in_shard(s, (i, n))} for i in range(1, n + 1)]
-    assert sum(len(s) for s in shards) == len(students) and set().union(*shards) == set(students)
-    assert all(shards), "every shard should get some of 200 students"
-    assert shard.parse_shard(f"{n}/{n}") == (n, n)
-
-
-@pytest.mark.parametrize("env, expected", [
-    ({"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "5", "SLURM_ARRAY_TASK_COUNT": "4"}, (3, 4)),
-    ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_STEP": "2",
-      "SLURM_ARRAY_TASK_COUNT": "3"}, (3, 3)),
-    ({"JOB_COMPLETION_INDEX": "0", "MLCOURSE_SHARD_COUNT": "2"}, (1, 2)),
-])
-def test_shard_auto_reads_the_job_array(env, expected):
-    assert shard.parse_shard("auto") == "auto"
-    assert shard.resolve_shard("auto", env) == expected and shard.resolve_shard((1, 2), env) == (1, 2)
-
-
-@pytest.mark.parametrize("env, message", [
-    ({}, "neither is set"),
-    ({"SLURM_ARRAY_TASK_ID": "3"}, "SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_COUNT is not"),
-    ({"SLURM_ARRAY_TASK_ID": "9", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_COUNT": "4"}, "not a task"),
-    ({"JOB_COMPLETION_INDEX": "1"}, "MLCOURSE_SHARD_COUNT is not"),
-    ({"JOB_COMPLETION_INDEX": "x", "MLCOURSE_SHARD_COUNT": "2"}, "not a whole number"),
-])
-def test_shard_auto_says_what_is_missing(env, message):
-    with pytest.raises(ValueError, match=message):
-        shard.shard_from_env(env)
 
 
 def test_find_submissions_in_nbgrader_layout(course):
@@ -420,14 +381,3 @@ def test_pipeline_follows_the_course_config(tmp_path):
     with pytest.raises(ValueError, match="must hold nbgrader's Execute exactly once"):
         pipeline(CourseContext(tmp_path).config)
 
-
-def test_regions_are_parsed_with_the_course_delimiters_and_refused_as_nbgrader_would(tmp_path):
-    (tmp_path / "nbgrader_config.py").write_text('c = get_config()\nc.ClearHiddenTests.begin_test_delimeter = "SECRET"\n'
-                                                 'c.ClearHiddenTests.end_test_delimeter = "PUBLIC"\n')
-    delimiters = Delimiters.from_config(CourseContext(tmp_path).config)
-    assert delimiters.of(markers.HIDDEN) == ("SECRET", "PUBLIC") and delimiters.of(markers.SOLUTION) == ("BEGIN SOLUTION", "END SOLUTION")
-    assert [h for _, h in split_hidden("a\n# SECRET\nb\n# PUBLIC\nc", delimiters)] == [False, True, True, True, False]
-    with pytest.raises(BadInput, match="No end hidden tests statement found"):
-        regions("x\n### BEGIN HIDDEN TESTS\ny")
-    with pytest.raises(BadInput, match="nested begin solution"):
-        regions("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION")
