@@ -3,6 +3,7 @@ failure messages grouped with their numbers masked, every student-provided strin
 manual-grading queue read from nbgrader's gradebook, and the page in Chromium: no console
 error, no request leaving the machine, every image loaded (screenshot in
 ``_build/report-screenshots/report-desktop.png``). No grading runs here: the gradebook is written directly."""
+import concurrent.futures
 import datetime
 import json
 import math
@@ -200,25 +201,30 @@ def test_report_opens_offline_in_chromium(tmp_path):
             outside.append(r.request.url)
             r.abort("blockedbyclient")
 
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            page.route("**/*", route)
-            page.on("console", lambda msg: msg.type == "error" and errors.append(f"console: {msg.text}"))
-            page.on("pageerror", lambda err: errors.append(f"uncaught: {err}"))
-            page.on("request", lambda req: requests.append(req.url))
-            page.on("requestfailed", lambda req: errors.append(f"failed: {req.url}"))
-            page.goto(path.as_uri(), wait_until="load")
-            images = page.evaluate("() => Array.from(document.images, i => [i.complete, i.naturalWidth])")
-            scripts = page.evaluate("() => document.querySelectorAll('script').length")
-            trust = page.inner_text("#trust")
-            width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-            shots = ROOT / "_build" / "report-screenshots"
-            shots.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shots / "report-desktop.png"), full_page=True)
-        finally:
-            browser.close()
+    def visit():  # in a thread of its own: an earlier test may leave an asyncio loop running in this one
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                page.route("**/*", route)
+                page.on("console", lambda msg: msg.type == "error" and errors.append(f"console: {msg.text}"))
+                page.on("pageerror", lambda err: errors.append(f"uncaught: {err}"))
+                page.on("request", lambda req: requests.append(req.url))
+                page.on("requestfailed", lambda req: errors.append(f"failed: {req.url}"))
+                page.goto(path.as_uri(), wait_until="load")
+                images = page.evaluate("() => Array.from(document.images, i => [i.complete, i.naturalWidth])")
+                scripts = page.evaluate("() => document.querySelectorAll('script').length")
+                trust = page.inner_text("#trust")
+                width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+                shots = ROOT / "_build" / "report-screenshots"
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / "report-desktop.png"), full_page=True)
+            finally:
+                browser.close()
+        return images, scripts, trust, width
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        images, scripts, trust, width = pool.submit(visit).result(timeout=120)
     assert not errors, errors
     left = [u for u in requests + outside if not u.startswith(("file:", "data:"))]
     assert not left, f"requests leaving the machine: {left}"

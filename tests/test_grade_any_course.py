@@ -44,6 +44,9 @@ def source_notebook(part):
                                    metadata=meta(answer_id, solution=True)))
         cells.append(new_code_cell(f"{visible}\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS",
                                    metadata=meta(test_id, points=points)))
+    if part == "part2":  # a written answer, graded by hand in nbgrader's formgrader
+        cells.append(new_markdown_cell("Halving needs true division, so `x / 2`.",
+                                       metadata=meta("why", solution=True, points=1)))
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
@@ -90,7 +93,7 @@ def test_a_two_notebook_assignment_scores_as_plain_nbgrader(tmp_path):
     nbgrader(["autograde", A, "--db", f"sqlite:///{plain}/gradebook.db"], cwd=plain)
     expected = gradebook_points(f"sqlite:///{plain}/gradebook.db")
     assert expected[("bob", "part1")] == {"test_double": 0.0} and expected[("cy", "part2")] == {
-        "test_square": 0.0, "test_halve": 0.0}
+        "test_square": 0.0, "test_halve": 0.0, "why": 0.0}
 
     ours = make_course(tmp_path / "ours")
     report = grade_class(A, course=ours, workers=2, feedback=True, progress=False)
@@ -100,7 +103,7 @@ def test_a_two_notebook_assignment_scores_as_plain_nbgrader(tmp_path):
         points = {f"{part}/{name}": p for part in PARTS for name, p in expected[(student, part)].items()}
         cells = json.loads(rows[student]["cells"])
         assert {c["name"]: c["points"] for c in cells} == points, student
-        assert rows[student]["score"] == sum(points.values()) and rows[student]["max_score"] == 6.0
+        assert rows[student]["score"] == sum(points.values()) and rows[student]["max_score"] == 7.0
         assert rows[student]["trust"] == "in-kernel"
     assert rows["ann"]["status"] == "graded" and rows["cy"]["status"] == "missing"
     assert "part2: no notebook part2.ipynb submitted" in rows["cy"]["reason"]
@@ -109,11 +112,16 @@ def test_a_two_notebook_assignment_scores_as_plain_nbgrader(tmp_path):
     for part in PARTS:  # feedback per notebook, each with its own cells
         page = (ours / "feedback" / "bob" / A / f"{part}.html").read_text()
         assert ("test_double" in page) == (part == "part1") and ("test_halve" in page) == (part == "part2")
+    with Gradebook(f"sqlite:///{ours}/gradebook.db", "demo") as gb:  # the instructor grades ann's answer
+        grade = gb.find_grade("why", "part2", A, "ann")
+        grade.manual_score, grade.needs_manual_grade = 1.0, False
+        gb.db.commit()
     page = build_report(A, course=ours).read_text()  # the report and the exports read it like any other
     assert "part2/test_halve" in page and "in-kernel" in page
+    assert '<td>part2/why</td><td class="num">1</td><td class="num">1</td>' in page  # bob's awaits, ann's done
     export = export_grades(A, "csv", output=tmp_path / "grades.csv", course=ours)
     assert export.path.read_text().splitlines()[1:] == [
-        "ann,6,6,100,graded", "bob,3,6,50,graded", "cy,2,6,33.33,missing"]
+        "ann,7,7,100,graded", "bob,3,7,42.86,graded", "cy,2,7,28.57,missing"]  # with ann's manual grade
     again = grade_class(A, course=ours, progress=False)
     assert (again.ran, again.skipped) == (0, len(STUDENTS))
     with pytest.raises(ValueError, match="has 2 notebooks"):

@@ -17,7 +17,7 @@ from ..errors import BadInput
 from .item_stats import cell_stats, cells_of, graded_rows, score_summary
 from .outcome import STATUSES
 from .similarity import REFERENCE
-from .store import ResultsTable
+from .store import ResultsTable, with_gradebook_scores
 
 FORMGRADER = "http://localhost:8888"
 SLOWEST = 10
@@ -114,7 +114,8 @@ def manual_queue(ctx, assignment, rows):
                         found = gb.find_submission_notebook(notebook, assignment, student)
                     except MissingEntry:
                         continue
-                    grades.update({(student, g.name): bool(g.needs_manual_grade) for g in found.grades})
+                    prefix = f"{notebook}/" if len(notebooks) > 1 else ""  # cells are named so in the rows
+                    grades.update({(student, prefix + g.name): bool(g.needs_manual_grade) for g in found.grades})
     for student, names in wanted.items():
         for name in names:
             queue[name][0 if grades.get((student, name), True) else 1] += 1
@@ -306,6 +307,7 @@ def build_report(assignment, *, course=None, db=None, output=None, formgrader=FO
         table.close()
     if not rows:
         raise BadInput(f"no grades for {assignment} in {ctx.db_url}: run `mlcourse grade {assignment}` first")
+    rows = with_gradebook_scores(ctx.db_url, ctx.dirs.course_id, assignment, rows)
     queue, notebooks = manual_queue(ctx, assignment, rows)
     page = render(assignment, ctx.dirs.course_id, rows, flags, queue, notebooks, formgrader)
     path = Path(output) if output else ctx.root / "reports" / f"{assignment}.html"

@@ -123,9 +123,10 @@ def _grade_column(header, fmt, assignment, wanted):
 
 
 def load_grades(assignment, course=None, db=None):
-    """{student: row of ``mlcourse_grading``} of ``assignment``; a clear error when there is none."""
+    """{student: row of ``mlcourse_grading``} of ``assignment``, each score as the gradebook has it
+    now (manual grades included); a clear error when there is none."""
     from ..course import Course
-    from .store import ResultsTable
+    from .store import ResultsTable, with_gradebook_scores
 
     ctx = Course(course, db)
     url = make_url(ctx.db_url)
@@ -139,7 +140,7 @@ def load_grades(assignment, course=None, db=None):
     if not rows:
         raise BadInput(f"no grades for {assignment!r} in {ctx.db_url}: run `mlcourse grade {assignment}` first "
                          "(or pass the --db it wrote to)")
-    return ctx, rows
+    return ctx, with_gradebook_scores(ctx.db_url, ctx.dirs.course_id, assignment, rows)
 
 
 def _write_rows(handle, rows):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader import utils
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import (Column, DateTime, Float, MetaData, String, Table, Text, create_engine, delete, insert,
                         inspect, select, text)
 from sqlalchemy.exc import SAWarning
@@ -111,6 +111,30 @@ class ResultsTable:
 def _write_text(path, text):
     with atomic_open(path, "w") as f:
         f.write(text)
+
+
+def with_gradebook_scores(db_url, course_id, assignment, rows):
+    """``rows`` ({student: row}) with each graded submission's score as nbgrader's gradebook has
+    it now (minus its late penalty), so that grades given by hand in the formgrader after
+    grading count; rows of failed grading and of students with no submission recorded are kept."""
+    engine = create_engine(db_url)
+    try:
+        if not inspect(engine).has_table("submitted_assignment"):
+            return rows
+    finally:
+        engine.dispose()
+    out = dict(rows)
+    with warnings.catch_warnings(), Gradebook(db_url, course_id) as gb:
+        warnings.simplefilter("ignore", SAWarning)
+        for student, row in rows.items():
+            if row["status"] in RETRIED:
+                continue
+            try:
+                found = gb.find_submission(assignment, student)
+            except MissingEntry:
+                continue
+            out[student] = dict(row, score=round(float(found.score) - float(found.late_submission_penalty or 0.0), 6))
+    return out
 
 
 def _part_row(row, notebook, notebooks):
