@@ -1,10 +1,12 @@
-"""Data sets for the course: real digits shipped with scikit-learn, small synthetic sets,
-preprocessing helpers, and CIFAR-10 (loaded from disk, fetched by ``mlcourse data fetch``).
+"""Data sets for the course: real digits shipped with scikit-learn, a 5,000-image sample of
+MNIST shipped with this package, small synthetic sets, preprocessing helpers, and CIFAR-10
+(loaded from disk, fetched by ``mlcourse data fetch``).
 
 Images are (N, C, H, W); flat features are (N, D); labels are (N,) integers.
 """
 import hashlib
 import http.client
+import importlib.resources
 import os
 import pickle
 import tarfile
@@ -26,6 +28,7 @@ CIFAR10_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
 DEFAULT_ROOT = Path(os.environ.get("MLCOURSE_DATA", Path.home() / ".mlcourse" / "data"))
+MNIST_SAMPLE = "datasets/mnist_5k.npz"     # inside the package; source and licence in datasets/README.md
 
 
 def load_digits(num_val=200, num_test=300, flatten=True, seed=0):
@@ -43,6 +46,51 @@ def load_digits(num_val=200, num_test=300, flatten=True, seed=0):
         raise ValueError(f"num_val + num_test must leave training data: {num_val} + {num_test} >= {len(y)}")
     order = np.random.default_rng(seed).permutation(len(y))
     X, y = X[order], y[order]
+    if flatten:
+        X = X.reshape(len(X), -1)
+    test, val = slice(0, num_test), slice(num_test, num_test + num_val)
+    train = slice(num_test + num_val, None)
+    return {"X_train": X[train], "y_train": y[train], "X_val": X[val], "y_val": y[val],
+            "X_test": X[test], "y_test": y[test]}
+
+
+def load_mnist_sample(num_val=500, num_test=1000, flatten=True, seed=0):
+    """5,000 real 28x28 handwritten digits from MNIST (500 per digit), split by a seeded,
+    stratified draw.
+
+    The images ship inside the package (``mlcourse/datasets/mnist_5k.npz``; its README states
+    the source and licence). Pixels are float64 in [0, 1] (0 = background, 1 = full ink).
+    Returns a dict with X_train, y_train, X_val, y_val, X_test, y_test: X of shape (N, 784)
+    when ``flatten`` else (N, 1, 28, 28); y of shape (N,), int64. With the defaults N is 3500,
+    500 and 1000.
+
+    The split is stratified: the images of each digit are shuffled (by ``seed``) and dealt out
+    one digit after another, so every split, and every prefix of a split such as
+    ``X_train[:1000]``, holds each digit equally often, give or take one.
+    """
+    for name, value in (("num_val", num_val), ("num_test", num_test)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    try:
+        with importlib.resources.files(__package__).joinpath(MNIST_SAMPLE).open("rb") as f, \
+                np.load(f) as npz:
+            images, labels = npz["images"], npz["labels"].astype(np.int64)
+    except FileNotFoundError as err:
+        raise MissingPath(f"the MNIST sample mlcourse/{MNIST_SAMPLE} is not in this installation of mlcourse "
+                          f"({err.strerror}). Install mlcourse from the course repository (pip install -e . "
+                          "in a clone), or use mlcourse.data.load_digits(), which needs no file of its own.") from err
+    if num_val + num_test >= len(labels):
+        raise ValueError(f"num_val + num_test must leave training data: {num_val} + {num_test} >= {len(labels)}")
+    rng = np.random.default_rng(seed)
+    # rank of each image within its digit after a shuffle, then deal: all rank-0 images (in a
+    # shuffled digit order), then all rank-1 images, ...
+    rank = np.empty(len(labels), dtype=np.int64)
+    for digit in np.unique(labels):
+        members = np.flatnonzero(labels == digit)
+        rank[rng.permutation(members)] = np.arange(len(members))
+    order = np.lexsort((rng.random(len(labels)), rank))
+    X = images[order].astype(np.float64)[:, None, :, :] / 255.0
+    y = labels[order]
     if flatten:
         X = X.reshape(len(X), -1)
     test, val = slice(0, num_test), slice(num_test, num_test + num_val)

@@ -21,6 +21,36 @@ def test_digits_split_is_deterministic_and_disjoint():
     np.testing.assert_array_equal(images["X_train"].reshape(1297, -1), a["X_train"])
 
 
+def test_mnist_sample_split_is_stratified_deterministic_and_disjoint():
+    a, b = data.load_mnist_sample(), data.load_mnist_sample()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    sizes = {"train": 3500, "val": 500, "test": 1000}
+    for split, n in sizes.items():
+        X, y = a[f"X_{split}"], a[f"y_{split}"]
+        assert X.shape == (n, 784) and X.dtype == np.float64 and y.shape == (n,) and y.dtype == np.int64
+        assert np.bincount(y, minlength=10).tolist() == [n // 10] * 10, split
+    assert a["X_train"].min() == 0.0 and a["X_train"].max() == 1.0
+    assert np.bincount(a["y_train"][:1003]).max() - np.bincount(a["y_train"][:1003]).min() <= 1
+    # the three splits hold different images (no two of the 5,000 are identical)
+    rows = [{r.tobytes() for r in a[f"X_{split}"]} for split in sizes]
+    assert sum(len(r) for r in rows) == len(set().union(*rows)) == 5000
+    other = data.load_mnist_sample(num_val=100, num_test=200, flatten=False, seed=1)
+    assert other["X_train"].shape == (4700, 1, 28, 28) and other["X_test"].shape == (200, 1, 28, 28)
+    assert not np.array_equal(other["y_test"], a["y_test"][:200])
+    # 28 x 28 digits: the ink sits in the middle, the border is blank
+    mean_image = other["X_train"].mean(axis=0)[0]
+    assert mean_image[:2].max() < 0.01 and mean_image[10:18, 10:18].mean() > 0.3
+    with pytest.raises(ValueError, match="must leave training data"):
+        data.load_mnist_sample(num_val=2500, num_test=2500)
+
+
+def test_missing_mnist_sample_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(data, "MNIST_SAMPLE", "datasets/not-there.npz")
+    with pytest.raises(FileNotFoundError, match=r"not in this installation .*load_digits\(\)"):
+        data.load_mnist_sample()
+
+
 def test_spiral_and_blobs_shapes_and_classes():
     X, y = data.make_spiral(num_per_class=50, num_classes=4)
     assert X.shape == (200, 2) and sorted(set(y)) == [0, 1, 2, 3]
