@@ -21,12 +21,14 @@ $(INSTALLED): pyproject.toml constraints.txt
 install: $(INSTALLED)
 
 # Debian packages the tests use: bubblewrap (grading sandbox), chromium (browser tests),
-# postgresql (sharded grading into one gradebook). Installed only where missing.
+# postgresql (sharded grading into one gradebook), fonts-noto-cjk (Chinese text in pages and figures).
+# Installed only where missing.
 system-deps:
 	@missing=""; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
