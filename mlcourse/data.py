@@ -31,6 +31,17 @@ DEFAULT_ROOT = Path(os.environ.get("MLCOURSE_DATA", Path.home() / ".mlcourse" / 
 MNIST_SAMPLE = "datasets/mnist_5k.npz"     # inside the package; source and licence in datasets/README.md
 
 
+def _split(X, y, num_val, num_test, flatten):
+    """The first num_test examples of X (N, 1, H, W), y (N,) are the test set, the next num_val the
+    validation set, the rest the training set; X flattened to (N, H * W) when ``flatten``."""
+    if flatten:
+        X = X.reshape(len(X), -1)
+    test, val = slice(0, num_test), slice(num_test, num_test + num_val)
+    train = slice(num_test + num_val, None)
+    return {"X_train": X[train], "y_train": y[train], "X_val": X[val], "y_val": y[val],
+            "X_test": X[test], "y_test": y[test]}
+
+
 def load_digits(num_val=200, num_test=300, flatten=True, seed=0):
     """scikit-learn's 1,797 real 8x8 handwritten digits, split deterministically.
 
@@ -46,12 +57,7 @@ def load_digits(num_val=200, num_test=300, flatten=True, seed=0):
         raise ValueError(f"num_val + num_test must leave training data: {num_val} + {num_test} >= {len(y)}")
     order = np.random.default_rng(seed).permutation(len(y))
     X, y = X[order], y[order]
-    if flatten:
-        X = X.reshape(len(X), -1)
-    test, val = slice(0, num_test), slice(num_test, num_test + num_val)
-    train = slice(num_test + num_val, None)
-    return {"X_train": X[train], "y_train": y[train], "X_val": X[val], "y_val": y[val],
-            "X_test": X[test], "y_test": y[test]}
+    return _split(X, y, num_val, num_test, flatten)
 
 
 def load_mnist_sample(num_val=500, num_test=1000, flatten=True, seed=0):
@@ -91,12 +97,7 @@ def load_mnist_sample(num_val=500, num_test=1000, flatten=True, seed=0):
     order = np.lexsort((rng.random(len(labels)), rank))
     X = images[order].astype(np.float64)[:, None, :, :] / 255.0
     y = labels[order]
-    if flatten:
-        X = X.reshape(len(X), -1)
-    test, val = slice(0, num_test), slice(num_test, num_test + num_val)
-    train = slice(num_test + num_val, None)
-    return {"X_train": X[train], "y_train": y[train], "X_val": X[val], "y_val": y[val],
-            "X_test": X[test], "y_test": y[test]}
+    return _split(X, y, num_val, num_test, flatten)
 
 
 def make_spiral(num_per_class=100, num_classes=3, noise=0.2, seed=0):
