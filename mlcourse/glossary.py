@@ -13,9 +13,10 @@ from pathlib import Path
 
 import yaml
 
+from mlcourse.course import find_root
 from mlcourse.errors import BadInput, MissingPath
 
-GLOSSARY = Path(__file__).resolve().parent.parent / "book" / "glossary.yml"
+GLOSSARY = Path("book") / "glossary.yml"  # under the course root
 REQUIRED = ("en", "zh", "chapter")
 OPTIONAL = ("aliases_en", "aliases_zh", "note_zh")
 
@@ -37,13 +38,13 @@ def _key(text, language):
 
 
 def load_glossary(path=None):
-    """Read and check the glossary (default book/glossary.yml); returns a list of Term in file order.
+    """Read and check the glossary (default: book/glossary.yml of the course found by find_root); returns a list of Term in file order.
 
     Raises BadInput, naming the entry (number and term), for: a missing or unknown key, a value of the
     wrong type, a chapter with no <chapter>.md next to the file, and any English or Chinese form (term
     or alias) that is already the term or an alias of another entry, or repeated within one entry.
     """
-    path = Path(path) if path is not None else GLOSSARY
+    path = Path(path) if path is not None else find_root() / GLOSSARY
     if not path.is_file():
         raise MissingPath(f"glossary {path} not found")
     try:
