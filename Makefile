@@ -32,14 +32,15 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing && \
+		rm -rf "$${MPLCONFIGDIR:-$$HOME/.cache/matplotlib}"/fontlist-*.json; \
+	fi  # matplotlib's font list predates a font installed now
 
 exercises: $(INSTALLED)
 	$(VENV)/bin/mlcourse release
 
-site: exercises
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+site: exercises  # English at _build/html, Chinese (zh_CN/) at _build/html/zh_CN
+	$(VENV)/bin/mlcourse site
 
 check-leaks: site
 	$(VENV)/bin/mlcourse check-leaks

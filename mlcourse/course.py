@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 
 from .errors import BadInput
+from .grading.language import LANGUAGES  # English is the course folder; another edition its subfolder
 
 CONFIG = "nbgrader_config.py"
 
@@ -55,18 +56,39 @@ class Course:
     def folder(self, step, student, assignment):
         return Path(self.dirs.format_path(step, student, assignment))
 
-    def source_folder(self, assignment):
-        return self.folder(self.dirs.source_directory, ".", assignment)
+    def edition(self, language="en"):
+        """The folder of an edition: the course folder for English, ``zh_CN/`` in it for Chinese."""
+        if language not in LANGUAGES:
+            raise BadInput(f"unknown language {language!r}; the course's languages are {', '.join(LANGUAGES)}")
+        return self.root if language == "en" else self.root / language
+
+    def source_folder(self, assignment, language="en"):
+        if language == "en":
+            return self.folder(self.dirs.source_directory, ".", assignment)
+        return self.sources_in(language) / assignment
 
     @property
     def sources(self):
         """The folder of the instructor notebooks (``source_directory``, e.g. solutions/)."""
         return self.root / self.dirs.source_directory
 
+    def sources_in(self, language):
+        """The instructor notebooks of one edition (solutions/ or zh_CN/solutions/)."""
+        return self.edition(language) / self.dirs.source_directory
+
     @property
     def released(self):
         """The folder of what students receive (``release_directory``, e.g. exercises/)."""
         return self.root / self.dirs.release_directory
+
+    def released_in(self, language):
+        """What students of one edition receive (exercises/ or zh_CN/exercises/)."""
+        return self.edition(language) / self.dirs.release_directory
+
+    def languages(self, assignment):
+        """The editions that have ``assignment``: "en" always, then every translation with its notebook."""
+        return ["en"] + [lang for lang in LANGUAGES[1:]
+                         if (self.source_folder(assignment, lang) / f"{assignment}.ipynb").exists()]
 
     def under(self, step):
         """The folder of one of nbgrader's steps (``submitted_directory``, ``feedback_directory``, ...)."""

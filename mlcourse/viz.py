@@ -5,13 +5,14 @@ CLASS_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
                 "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
 
 
-def plot_decision_regions(ax, predict, X, y, bounds=None, resolution=200, title=None):
+def plot_decision_regions(ax, predict, X, y, bounds=None, resolution=200, title=None, class_label="class {}"):
     """Colour the plane by ``predict`` and scatter the labelled points on ``ax``.
 
     predict: maps a (M, 2) array of points to (M,) integer labels in [0, C); X (N, 2); y (N,)
     labels in [0, C), at most 10 classes (one colour each, ``CLASS_COLORS``).
     bounds: (xmin, xmax, ymin, ymax); default: the data's range with a margin.
-    The grid has resolution x resolution points. Returns ax.
+    The grid has resolution x resolution points; class_label names class c in a legend,
+    ``class_label.format(c)``. Returns ax.
     """
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),):
@@ -33,7 +34,7 @@ def plot_decision_regions(ax, predict, X, y, bounds=None, resolution=200, title=
     colors = CLASS_COLORS[:num_classes]
     ax.contourf(g1, g2, labels, levels=np.arange(num_classes + 1) - 0.5, colors=colors, alpha=0.25)
     for c in range(num_classes):
-        ax.scatter(*X[y == c].T, s=10, color=colors[c], label=f"class {c}")
+        ax.scatter(*X[y == c].T, s=10, color=colors[c], label=class_label.format(c))
     ax.set(xlim=bounds[:2], ylim=bounds[2:], xlabel="$x_1$", ylabel="$x_2$", title=title)
     return ax
 
@@ -62,3 +63,21 @@ def show_images(axes, images, titles=None, cmap="gray"):
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
     return axes
+
+
+CHINESE_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "SimHei",
+                 "WenQuanYi Micro Hei", "Heiti SC")
+
+
+def use_chinese_fonts():
+    """Let matplotlib draw Chinese labels: the first of CHINESE_FONTS that is installed becomes the
+    font, with DejaVu Sans behind it for any glyph it lacks. Returns that font's name, or None when
+    none is installed (labels then show empty boxes; on Debian, install fonts-noto-cjk)."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    found = next((name for name in CHINESE_FONTS if name in installed), None)
+    if found is not None:
+        matplotlib.rcParams["font.family"] = [found, "DejaVu Sans"]
+    return found

@@ -4,17 +4,19 @@
 instead.) Import the fixture into a test module with ``from built_site import site_dir``.
 """
 import fcntl
+import io
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from mlcourse.cli import site
+from mlcourse.errors import CourseError
+
 # the course whose site is built and tested: this checkout, or the folder MLCOURSE_SITE_ROOT names
 ROOT = Path(os.environ.get("MLCOURSE_SITE_ROOT") or Path(__file__).resolve().parent.parent)
-SOURCES = ("book", "exercises", "_config.yml", "_toc.yml")
+SOURCES = ("book", "exercises", "_config.yml", "_toc.yml", "zh_CN", "_ext", "_static")
 # tests that build, rebuild or read the site run one after another in one pytest-xdist worker
 SITE_TESTS = pytest.mark.xdist_group("site")
 
@@ -34,15 +36,16 @@ def newest_source(root=ROOT):
 
 
 def is_stale(root=ROOT):
-    """True when the site is missing, older than a source, or the last build here failed."""
-    index = html_dir(root) / "index.html"
+    """True when either edition is missing, older than a source, or the last build here failed."""
+    indexes = [html_dir(root) / "index.html", html_dir(root) / "zh_CN" / "index.html"]
     failed = Path(root) / "_build" / ".site-build-failed"
-    return not index.exists() or failed.exists() or index.stat().st_mtime < newest_source(root)
+    return (failed.exists() or not all(i.exists() for i in indexes)
+            or min(i.stat().st_mtime for i in indexes) < newest_source(root))
 
 
 def build_site(root=ROOT):
-    """Build ``root/_build/html`` with ``jupyter-book build . -W -n --keep-going`` unless it is up
-    to date; a file lock makes concurrent test processes wait for one build. Returns the folder.
+    """Build both editions into ``root/_build/html`` as ``mlcourse site`` does, unless they are up to
+    date; a file lock makes concurrent test processes wait for one build. Returns the folder.
     Raises RuntimeError with the end of the build log when the build fails."""
     root = Path(root)
     (root / "_build").mkdir(exist_ok=True)
@@ -51,15 +54,15 @@ def build_site(root=ROOT):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if is_stale(root):
             start = time.time()
-            command = [str(Path(sys.executable).with_name("jupyter-book")), "build", ".", "-W", "-n", "--keep-going"]
-            result = subprocess.run(command, cwd=root, capture_output=True, text=True)
-            if result.returncode != 0:
+            try:
+                site.build_site(root, log=io.StringIO())
+            except CourseError as err:
                 failed.touch()
-                raise RuntimeError(f"jupyter-book build failed (exit {result.returncode}):\n"
-                                   f"{(result.stdout + result.stderr)[-4000:]}")
+                raise RuntimeError(str(err)) from err
             failed.unlink(missing_ok=True)
             # the root index.html only redirects and is not rewritten by an incremental build
-            os.utime(html_dir(root) / "index.html", (start, start))
+            for index in (html_dir(root) / "index.html", html_dir(root) / "zh_CN" / "index.html"):
+                os.utime(index, (start, start))
     return html_dir(root)
 
 

@@ -24,6 +24,9 @@ class Course:
         self.db = f"sqlite:///{self.path / 'gradebook.db'}"
         shutil.copy(ROOT / "nbgrader_config.py", self.path)
         shutil.copytree(ROOT / "solutions" / assignment, self.path / "solutions" / assignment)
+        chinese = ROOT / "zh_CN" / "solutions" / assignment
+        if chinese.is_dir():  # the Chinese edition's notebook, which its students submit
+            shutil.copytree(chinese, self.path / "zh_CN" / "solutions" / assignment)
         nbgrader(["generate_assignment", assignment, "--db", self.db], cwd=self.path)
 
     @property

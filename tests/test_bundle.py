@@ -14,6 +14,7 @@ import nbformat
 import pytest
 
 from tests.course import visible_only
+from mlcourse.course import LANGUAGES
 from mlcourse.release import BUNDLE_MARK, assignments, write_bundle
 from mlcourse.release.leaks import answer_key, find_bundle_leaks, scan_wheel
 from mlcourse.student_package import STUDENT_MODULES, wheel_name
@@ -23,13 +24,16 @@ ASSIGNMENTS = assignments()
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    return write_bundle(tmp_path_factory.mktemp("class") / "bundle", ASSIGNMENTS)
+    return write_bundle(tmp_path_factory.mktemp("class") / "bundle", ASSIGNMENTS, languages=LANGUAGES)
 
 
 def test_bundle_holds_each_assignment_the_wheel_and_no_answer_key(bundle, root):
-    assert sorted(p.name for p in bundle.iterdir() if p.is_dir()) == ASSIGNMENTS
+    assert sorted(p.name for p in bundle.iterdir() if p.is_dir()) == sorted(ASSIGNMENTS + ["zh_CN"])
+    assert sorted(p.name for p in (bundle / "zh_CN").iterdir()) == ASSIGNMENTS
     for name in ASSIGNMENTS:
-        assert (bundle / name / f"{name}.ipynb").read_bytes() == (root / "exercises" / name / f"{name}.ipynb").read_bytes()
+        for edition in ("", "zh_CN/"):
+            assert (bundle / f"{edition}{name}" / f"{name}.ipynb").read_bytes() == \
+                (root / f"{edition}exercises" / name / f"{name}.ipynb").read_bytes()
     with zipfile.ZipFile(bundle / wheel_name()) as wheel:
         modules = sorted(n for n in wheel.namelist() if not n.split("/")[0].endswith(".dist-info"))
     assert modules == sorted(f"mlcourse/{m}" for m in STUDENT_MODULES)
@@ -120,6 +124,16 @@ def test_released_notebooks_run_their_visible_tests_on_the_student_wheel(student
         solution = visible_only(nbformat.read(root / "solutions" / name / f"{name}.ipynb", as_version=4))
         solved = run_cells(student_python, solution, tmp_path / name / "solution")
         assert solved == dict.fromkeys(tests), (name, solved)
+
+
+def test_a_chinese_notebook_speaks_chinese_on_the_student_wheel(student_python, bundle, root, tmp_path):
+    """The Chinese 02_svm as the class receives it: its checks report in Chinese, from the wheel alone."""
+    nb = nbformat.read(bundle / "zh_CN" / "02_svm" / "02_svm.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "svm_loss_naive")
+    cell.source = cell.source.replace("raise NotImplementedError()", "return 0.0, np.zeros_like(W)")
+    failed = run_cells(student_python, nb, tmp_path / "zh")
+    kind, message = failed["test_svm_loss_naive"]
+    assert kind == "AssertionError" and "应为" in message and "实际为" in message, message
 
 
 def test_the_student_wheel_checks_a_notebook(student_python, bundle, tmp_path):

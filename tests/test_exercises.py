@@ -8,32 +8,39 @@ import nbformat
 import pytest
 
 from tests.course import Course, graded_cases
+from mlcourse.course import LANGUAGES
 from mlcourse.release import RECORD, assignments, differences, generate, released_checksums
 
 ASSIGNMENTS = assignments()
 KEY_MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_released_copy_matches_fresh_generation(assignment, root, tmp_path):
-    fresh = generate(assignment, tmp_path / assignment)
-    assert differences(root / "exercises" / assignment, fresh) == [], \
-        f"exercises/{assignment} is stale: run `make` to regenerate it"
-    record = json.loads((root / "exercises" / RECORD).read_text())
+def test_released_copy_matches_fresh_generation(assignment, language, root, tmp_path):
+    released = root / ("" if language == "en" else language) / "exercises"
+    fresh = generate(assignment, tmp_path / assignment, language=language)
+    assert differences(released / assignment, fresh) == [], \
+        f"{released / assignment} is stale: run `make` to regenerate it"
+    record = json.loads((released / RECORD).read_text())
     mine = {k: v for k, v in record.items() if k.startswith(f"{assignment}/")}
-    assert mine == released_checksums(root / "exercises" / assignment), \
-        f"exercises/{RECORD} (committed, so that no clone takes released files for edited ones) is stale: run `make`"
+    assert mine == released_checksums(released / assignment), \
+        f"{released / RECORD} (committed, so that no clone takes released files for edited ones) is stale: run `make`"
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_released_copy_holds_no_answer_key(assignment, root):
-    for path in (root / "exercises" / assignment).rglob("*"):
+def test_released_copy_holds_no_answer_key(assignment, language, root):
+    released = root / ("" if language == "en" else language) / "exercises" / assignment
+    for path in released.rglob("*"):
         if path.is_file():
             text = path.read_text(errors="replace")
             assert not KEY_MARKERS.search(text), f"{path} contains a solution or hidden-test marker"
-    nb = nbformat.read(root / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+    nb = nbformat.read(released / f"{assignment}.ipynb", as_version=4)
     stubs = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert stubs and all("raise NotImplementedError" in c.source for c in stubs)
+    assert nb.metadata.get("mlcourse", {}) == ({} if language == "en" else {"language": language}), \
+        "a released notebook keeps only its language of the grader's metadata"
 
 
 @pytest.mark.slow

@@ -148,4 +148,6 @@ def test_glossary_page_shows_the_table(entries):
     cells = re.findall(r"(?ms)^```\{code-cell\} ipython3\n(.*?)^```", page)
     assert len(cells) == 1 and "tags: [remove-input]" in cells[0]
     assert "markdown_format: myst" in cells[0], "the {doc} links need MyST rendering of the output"
-    assert "Markdown(glossary_table(load_glossary()))" in cells[0]
+    assert 'Markdown(glossary_table(load_glossary(), "en"))' in cells[0]
+    chinese = (BOOK.parent / "zh_CN" / "book" / "glossary.md").read_text()
+    assert "# 中英术语对照" in chinese and 'Markdown(glossary_table(load_glossary(), "zh"))' in chinese

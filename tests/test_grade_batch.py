@@ -21,7 +21,7 @@ from mlcourse.grading.grader import Grader
 from mlcourse.grading.sandbox import Limits
 from mlcourse.grading.spec import AssignmentSpec
 from mlcourse.release import tool_env
-from tests.course import SANDBOX_GRADING, apply_mistake, graded_cases, independent_solutions, write_zip, wrong_answers
+from tests.course import ROOT, SANDBOX_GRADING, apply_mistake, graded_cases, independent_solutions, write_zip, wrong_answers
 from tests.svm_course import A, Clone, base, gradebook_scores, prepend  # noqa: F401 (base: fixture)
 
 pytestmark = [
@@ -44,11 +44,20 @@ def test_scores_match_sequential_nbgrader(base, tmp_path):
     independent = independent_solutions(course.released)
     for student, nb in independent.items():  # full marks, and no copies
         notebooks[student], expected[student] = nb, expected["solution"]
+    chinese = {"zh_solution": (nbformat.read(course.path / "zh_CN" / "solutions" / A / f"{A}.ipynb", 4), "solution"),
+               "zh_released": (nbformat.read(ROOT / "zh_CN" / "exercises" / A / f"{A}.ipynb", 4), "released")}
+    chinese["zh_mistake00"] = (apply_mistake(chinese["zh_solution"][0], wrong_answers(A)[0]), "mistake00")
+    for student, (nb, twin) in chinese.items():  # the same code in the Chinese notebook: the same points
+        notebooks[student], expected[student] = nb, expected[twin]
 
     ours = f"sqlite:///{tmp_path}/ours.db"  # the notebooks as an LMS zip, into a fresh gradebook
     report = grade_class(A, course=course.path, submissions=write_zip(tmp_path / "lms.zip", notebooks),
-                         workers=2, db=ours, output=tmp_path / "grades.csv", progress=False)
+                         workers=2, db=ours, output=tmp_path / "grades.csv", progress=False, feedback=True)
     assert gradebook_scores(ours, notebooks) == expected
+    feedback = {s: (course.path / "feedback" / s / A / f"{A}.html").read_text() for s in ("mistake00", "zh_mistake00")}
+    assert "Score: 5 / 8" in feedback["mistake00"] and "entries differ" in feedback["mistake00"]
+    assert "得分：5 / 8" in feedback["zh_mistake00"] and "个元素中有" in feedback["zh_mistake00"], feedback["zh_mistake00"]
+    assert "书中算例" in feedback["zh_mistake00"] and "entries differ" not in feedback["zh_mistake00"]
     rows = {r["student"]: r for r in report.rows}
     for student, cells in expected.items():
         assert rows[student]["score"] == sum(cells.values())

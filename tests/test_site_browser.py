@@ -29,6 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SOFTMAX_CHAPTER = "book/03_softmax.html"
+EDITIONS = ("", "zh_CN/")  # where each edition's pages are under the site root
 
 pytestmark = [
     pytest.mark.slow,
@@ -68,6 +69,7 @@ INSPECT_JS = """async () => {
                                 complete: img.complete, width: img.naturalWidth})),
     links: Array.from(document.querySelectorAll('a[href]'), a => a.href),
     prev: href('.prev-next-area a.left-prev'), next: href('.prev-next-area a.right-next'),
+    switch: Array.from(document.querySelectorAll('a.edition-switch'), a => a.href),
   };
 }"""
 
@@ -125,7 +127,7 @@ def toc_pages(root):
 def site_pages(site):
     """Every HTML page of the built site (theme templates under _static and copies under _sources left out)."""
     return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
-                  if not p.relative_to(site).parts[0].startswith("_"))
+                  if not any(part.startswith("_") for part in p.relative_to(site).parts))
 
 
 def redirects(site):
@@ -208,11 +210,17 @@ def screenshots(site_dir):  # noqa: F811
 
 
 @pytest.fixture(scope="session")
-def chapters(site_dir):  # noqa: F811
-    pages = toc_pages(ROOT)
-    missing = [p for p in pages if not (site_dir / p).exists()]
-    assert not missing, f"_toc.yml lists pages the built site lacks: {missing}"
-    return pages
+def editions(site_dir):  # noqa: F811
+    """{edition prefix: its pages in its _toc.yml's order}: "" for English, "zh_CN/" for Chinese."""
+    out = {prefix: [prefix + page for page in toc_pages(ROOT / prefix)] for prefix in EDITIONS}
+    missing = [p for pages in out.values() for p in pages if not (site_dir / p).exists()]
+    assert not missing, f"a _toc.yml lists pages the built site lacks: {missing}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def chapters(editions):
+    return [page for pages in editions.values() for page in pages]
 
 
 @pytest.fixture(scope="session")
@@ -259,9 +267,10 @@ def test_every_image_loads_and_has_alt_text(visits):
     assert not problems, "\n".join(problems)
 
 
-def test_search_finds_the_softmax_chapter(browser, server):
+@pytest.mark.parametrize("edition, query", [("", "cross-entropy"), ("zh_CN/", "交叉熵")])
+def test_search_finds_the_softmax_chapter(browser, server, edition, query):
     session = Session(browser, server, viewport=DESKTOP)
-    visit, page = session.open("search.html", "?q=cross-entropy")
+    visit, page = session.open(f"{edition}search.html", "?q=" + urllib.parse.quote(query))
     page.wait_for_function("() => { const s = document.querySelector('.search-summary'); return s && s.innerText.trim(); }",
                            timeout=20000)
     summary = page.inner_text(".search-summary")
@@ -269,13 +278,43 @@ def test_search_finds_the_softmax_chapter(browser, server):
     session.context.close()
     assert not visit.errors and not visit.outside, visit
     pages = [urllib.parse.urlsplit(url).path.lstrip("/") for url in found]
-    assert SOFTMAX_CHAPTER in pages, f"search for 'cross-entropy' ({summary!r}) found {pages}, not {SOFTMAX_CHAPTER}"
+    assert edition + SOFTMAX_CHAPTER in pages, f"search for {query!r} ({summary!r}) found {pages}"
 
 
-def test_previous_next_walk_the_table_of_contents(visits, chapters, server):
+def test_each_page_switches_language_at_the_same_section(browser, server, editions, visits):
+    """Every page of one edition links to its counterpart; scrolled to a section, the link opens the
+    other edition's page at the section of the same place, whose heading is that section's translation."""
+    english, chinese = editions[""], editions["zh_CN/"]
+    problems = []
+    for source, target in [(english, chinese), (chinese, english)]:
+        for page_path, other in zip(source, target):
+            links = [link for link in visits[page_path].report["switch"]]
+            if [urllib.parse.urljoin(server, other)] != links:
+                problems.append(f"{page_path}: language switch {links}, expected {other}")
+    session = Session(browser, server, viewport=DESKTOP)
+    for source, target in [(SOFTMAX_CHAPTER, "zh_CN/" + SOFTMAX_CHAPTER), ("zh_CN/" + SOFTMAX_CHAPTER, SOFTMAX_CHAPTER)]:
+        visit, page = session.open(source)
+        headings = page.eval_on_selector_all("section[id] > h2", "hs => hs.map(h => h.parentElement.querySelector(\"span[id^='es-']\").id)")
+        middle = headings[len(headings) // 2]
+        page.eval_on_selector(f"#{middle}", "el => el.scrollIntoView({behavior: 'instant'})")
+        with page.expect_navigation():  # a reader's click, without the scrolling Playwright's own click does
+            page.eval_on_selector("a.edition-switch", "a => a.click()")
+        landed = urllib.parse.urlsplit(page.url)
+        if landed.path.lstrip("/") != target or landed.fragment != middle:
+            problems.append(f"{source} at #{middle}: the switch opened {page.url}, expected {target}#{middle}")
+        elif not page.eval_on_selector(f"#{middle}", "el => el.closest('section').querySelector('h2') !== null"):
+            problems.append(f"{target}: #{middle} is not the start of a section with a heading")
+        page.close()
+    session.context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_previous_next_walk_the_table_of_contents(visits, editions, server, edition):
     def page_of(url):
         return url[len(server):].split("#")[0] if url else None
 
+    chapters = editions[edition]
     walked, page = [], chapters[0]
     while page and page not in walked and page in visits:
         walked.append(page)

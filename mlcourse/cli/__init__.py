@@ -20,6 +20,7 @@ COMMANDS = {
     "check": "mlcourse.cli.check",
     "export": "mlcourse.cli.export",
     "report": "mlcourse.cli.report",
+    "site": "mlcourse.cli.site",
 }
 ALIASES = {"check-release": "check-leaks"}  # old names that scripts and the Makefile may still use
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..course import Course
 from ..errors import MissingPath
-from ..release.leaks import answer_key, display_path, find_bundle_leaks, find_leaks
+from ..release.leaks import answer_key, display_path, find_bundle_leaks, find_leaks, released_folders
 
 
 def add_parser(sub):
@@ -29,7 +29,7 @@ def add_parser(sub):
 def run(args):
     course = Course(args.course)
     root = course.root
-    exercises = Path(args.exercises or course.released)
+    exercises = released_folders(course, args.exercises)
     site = Path(args.site or root / "_build" / "html")
     if args.site and not site.exists():
         raise MissingPath(f"site folder {site} does not exist")
@@ -37,14 +37,14 @@ def run(args):
     submitted = Path(args.submitted or course.under("submitted_directory"))
     if args.submitted and not submitted.exists():
         raise MissingPath(f"submissions folder {submitted} does not exist")
-    leaks = find_leaks(root, exercises_dir=exercises, site_dir=site if site.exists() else None,
+    leaks = find_leaks(root, exercises_dir=args.exercises, site_dir=site if site.exists() else None,
                        feedback_dirs=feedback, submitted_dir=submitted if submitted.exists() else None)
     bundle = [Path(args.bundle)] if args.bundle else []
     for folder in bundle:
         leaks += find_bundle_leaks(folder, root)
     for leak in leaks:
         print(leak)
-    checked = ", ".join(display_path(p, root) for p in [exercises] + [site] * site.exists() + feedback + bundle)
+    checked = ", ".join(display_path(p, root) for p in exercises + [site] * site.exists() + feedback + bundle)
     if leaks:
         print(f"check-leaks: {len(leaks)} leak(s) of the answer key in {checked}", file=sys.stderr)
         return 1

@@ -1,4 +1,5 @@
-"""``mlcourse start ASSIGNMENT``: copy a released assignment into a folder of the student's own
+"""``mlcourse start ASSIGNMENT [--language zh_CN]``: copy a released assignment (of the Chinese
+edition with ``--language zh_CN``) into a folder of the student's own
 (``work/`` by default, which git ignores and no other command writes to). Files already there are
 kept as they are, so running it again never touches work in progress."""
 import shutil
@@ -6,16 +7,18 @@ from pathlib import Path
 
 from ..course import find_root
 from ..errors import BadInput
+from ..grading.language import LANGUAGES, check_language
 
 RELEASED, WORK = "exercises", "work"
 
 
-def start(assignment, into=None, root=None):
-    """Copy ``exercises/<assignment>`` of the course at ``root`` (default: the nearest folder
-    upward holding exercises/; no nbgrader config needed) into ``into/<assignment>`` (default
-    ``<course>/work``); returns (copied, kept) paths."""
+def start(assignment, into=None, root=None, language="en"):
+    """Copy ``exercises/<assignment>`` (``zh_CN/exercises/<assignment>`` for ``language`` "zh_CN") of
+    the course at ``root`` (default: the nearest folder upward holding exercises/; no nbgrader config
+    needed) into ``into/<assignment>`` (default ``<course>/work``); returns (copied, kept) paths."""
     root = find_root(root, marker=RELEASED)
-    source, dest = root / RELEASED / assignment, Path(into or root / WORK) / assignment
+    released = root / RELEASED if language == "en" else root / check_language(language) / RELEASED
+    source, dest = released / assignment, Path(into or root / WORK) / assignment
     if not source.is_dir():
         known = sorted(p.name for p in source.parent.iterdir() if p.is_dir())
         raise BadInput(f"no released assignment {assignment!r} in {source.parent}; choose from {', '.join(known)}")
@@ -35,11 +38,13 @@ def add_parser(sub):
     parser = sub.add_parser("start", help="copy an assignment into work/ to work on it (never overwrites)")
     parser.add_argument("assignment", help="e.g. 02_svm")
     parser.add_argument("--into", help=f"your own folder (default: {WORK}/ beside {RELEASED}/)")
+    parser.add_argument("--language", choices=LANGUAGES, default="en",
+                        help="the edition: en (default) or zh_CN, the Chinese notebook (中文版)")
     parser.set_defaults(func=run)
 
 
 def run(args):
-    copied, kept = start(args.assignment, args.into)
+    copied, kept = start(args.assignment, args.into, language=args.language)
     into = Path(args.into) if args.into else find_root(None, marker=RELEASED) / WORK
     for path in copied:
         print(f"copied {path}")

@@ -12,6 +12,7 @@ from .asserts import (
     check_gradient,
     check_gradient_array,
 )
+from .language import set_language
 
 
 def in_kernel(func):

@@ -7,6 +7,7 @@ import textwrap
 import numpy as np
 
 from ..gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, gradient_from_probes, rel_error
+from .language import say
 
 
 class IntegrityError(AssertionError):
@@ -25,10 +26,11 @@ def _plain(value):
 def assert_shape(name, actual, expected_shape):
     """``actual`` must be an array of ``expected_shape``."""
     if not hasattr(actual, "shape"):
-        raise AssertionError(f"{name}: expected an array of shape {tuple(expected_shape)}, "
-                             f"got {type(actual).__name__} {actual!r}")
+        raise AssertionError(say("{name}: expected an array of shape {shape}, got {kind} {value!r}", name=name,
+                                 shape=tuple(expected_shape), kind=type(actual).__name__, value=actual))
     if tuple(actual.shape) != tuple(expected_shape):
-        raise AssertionError(f"{name}: expected shape {tuple(expected_shape)}, got shape {tuple(actual.shape)}")
+        raise AssertionError(say("{name}: expected shape {expected}, got shape {actual}", name=name,
+                                 expected=tuple(expected_shape), actual=tuple(actual.shape)))
 
 
 def assert_returns(name, result, *parts):
@@ -36,50 +38,57 @@ def assert_returns(name, result, *parts):
     ``out, cache = assert_returns("conv_forward_naive", conv_forward_naive(x, w, b, p), "out", "cache")``."""
     wanted = f"({', '.join(parts)})"
     if result is None:
-        raise AssertionError(f"{name} must return {wanted}, got None. Did you forget a return statement?")
+        raise AssertionError(say("{name} must return {wanted}, got None. Did you forget a return statement?",
+                                 name=name, wanted=wanted))
     if not isinstance(result, (tuple, list)):
-        got = "one array" if hasattr(result, "shape") else f"one {type(result).__name__}"
-        raise AssertionError(f"{name} must return {wanted}, got {got}. Return them together: "
-                             f"return {', '.join(parts)}")
+        got = say("one array") if hasattr(result, "shape") else say("one {kind}", kind=type(result).__name__)
+        raise AssertionError(say("{name} must return {wanted}, got {got}. Return them together: return {parts}",
+                                 name=name, wanted=wanted, got=got, parts=", ".join(parts)))
     if len(result) != len(parts):
-        raise AssertionError(f"{name} must return {wanted}, {len(parts)} values, got {len(result)}")
+        raise AssertionError(say("{name} must return {wanted}, {count} values, got {got}", name=name, wanted=wanted,
+                                 count=len(parts), got=len(result)))
     return tuple(result)
 
 
 def assert_close(name, actual, expected, tol=1e-7):
     """``actual`` must match ``expected`` in shape and to relative error ``tol``."""
     if actual is None:
-        raise AssertionError(f"{name}: got None. Did you forget a return statement?")
+        raise AssertionError(say("{name}: got None. Did you forget a return statement?", name=name))
     expected = np.asarray(expected, dtype=np.float64)
     if np.ndim(expected) == 0:
         try:
             actual = float(actual)
         except (TypeError, ValueError):
-            raise AssertionError(f"{name}: expected a number close to {float(expected):.8g}, "
-                                 f"got {type(actual).__name__} {actual!r}") from None
+            raise AssertionError(say("{name}: expected a number close to {expected:.8g}, got {kind} {value!r}",
+                                     name=name, expected=float(expected), kind=type(actual).__name__,
+                                     value=actual)) from None
     else:
         assert_shape(name, actual, expected.shape)
     actual = np.asarray(actual, dtype=np.float64)
     if not np.all(np.isfinite(actual)):
-        raise AssertionError(f"{name}: contains nan or inf: {_fmt(actual)}")
+        raise AssertionError(say("{name}: contains nan or inf: {values}", name=name, values=_fmt(actual)))
     err = rel_error(actual, expected)
     if err <= tol:
         return
     if expected.ndim == 0:
-        raise AssertionError(f"{name}: expected {float(expected):.8g}, got {float(actual):.8g} "
-                             f"(relative error {err:.2e}, allowed {tol:.0e})")
+        raise AssertionError(say("{name}: expected {expected:.8g}, got {actual:.8g} (relative error {err:.2e}, "
+                                 "allowed {tol:.0e})", name=name, expected=float(expected), actual=float(actual),
+                                 err=err, tol=tol))
     rel = np.abs(actual - expected) / np.maximum(1e-8, np.abs(actual) + np.abs(expected))
     wrong = np.argwhere(rel > tol)
     where = np.unravel_index(np.argmax(rel), rel.shape)
-    lines = [f"{name}: {len(wrong)} of {rel.size} entries differ (relative error up to {err:.2e}, allowed {tol:.0e}).",
-             f"  worst at index {tuple(int(i) for i in where)}: expected {expected[where]:.8g}, got {actual[where]:.8g}"]
+    lines = [say("{name}: {wrong} of {size} entries differ (relative error up to {err:.2e}, allowed {tol:.0e}).",
+                 name=name, wrong=len(wrong), size=rel.size, err=err, tol=tol),
+             say("  worst at index {index}: expected {expected:.8g}, got {actual:.8g}",
+                 index=tuple(int(i) for i in where), expected=expected[where], actual=actual[where])]
     if expected.size <= SHOWN_WHOLE:
-        lines += ["  expected:", textwrap.indent(_fmt(expected), "    "), "  got:", textwrap.indent(_fmt(actual), "    ")]
+        lines += [say("  expected:"), textwrap.indent(_fmt(expected), "    "), say("  got:"),
+                  textwrap.indent(_fmt(actual), "    ")]
     else:
-        lines += [f"  at {tuple(int(i) for i in at)}: expected {expected[tuple(at)]:.8g}, got {actual[tuple(at)]:.8g}"
-                  for at in wrong[:SHOWN_ENTRIES]]
+        lines += [say("  at {index}: expected {expected:.8g}, got {actual:.8g}", index=tuple(int(i) for i in at),
+                      expected=expected[tuple(at)], actual=actual[tuple(at)]) for at in wrong[:SHOWN_ENTRIES]]
         if len(wrong) > SHOWN_ENTRIES:
-            lines.append(f"  ... and {len(wrong) - SHOWN_ENTRIES} more")
+            lines.append(say("  ... and {more} more", more=len(wrong) - SHOWN_ENTRIES))
     raise AssertionError("\n".join(lines))
 
 
@@ -91,15 +100,17 @@ def assert_equal(name, actual, expected):
     """Exact equality, for labels, counts and shapes."""
     if np.ndim(expected) == 0:
         if actual != expected:
-            raise AssertionError(f"{name}: expected {_plain(expected)!r}, got {_plain(actual)!r}")
+            raise AssertionError(say("{name}: expected {expected!r}, got {actual!r}", name=name,
+                                     expected=_plain(expected), actual=_plain(actual)))
         return
     assert_shape(name, np.asarray(actual), np.shape(expected))
     actual, expected = np.asarray(actual), np.asarray(expected)
     bad = np.argwhere(actual != expected)
     if len(bad):
         where = tuple(int(i) for i in bad[0])
-        raise AssertionError(f"{name}: {len(bad)} of {expected.size} entries differ; first at index {where}: "
-                             f"expected {_plain(expected[where])!r}, got {_plain(actual[where])!r}")
+        raise AssertionError(say("{name}: {bad} of {size} entries differ; first at index {index}: expected "
+                                 "{expected!r}, got {actual!r}", name=name, bad=len(bad), size=expected.size,
+                                 index=where, expected=_plain(expected[where]), actual=_plain(actual[where])))
 
 
 def _numerical_gradient(f, x, h, dout=None):
@@ -117,13 +128,13 @@ def _numerical_gradient(f, x, h, dout=None):
 def check_gradient(name, f, x, analytic, tol=1e-7, h=1e-5):
     """``analytic`` must match the central-difference gradient of scalar ``f`` at ``x``."""
     numeric = _numerical_gradient(f, x, h)
-    assert_close(f"{name} (analytic vs numerical gradient)", analytic, numeric, tol)
+    assert_close(say("{name} (analytic vs numerical gradient)", name=name), analytic, numeric, tol)
 
 
 def check_gradient_array(name, f, x, dout, analytic, tol=1e-7, h=1e-5):
     """``analytic`` must match the numerical gradient of sum(f(x) * dout) at ``x``."""
     numeric = _numerical_gradient(f, x, h, dout)
-    assert_close(f"{name} (analytic vs numerical gradient)", analytic, numeric, tol)
+    assert_close(say("{name} (analytic vs numerical gradient)", name=name), analytic, numeric, tol)
 
 
 def _judged(func):
@@ -183,14 +194,15 @@ def assert_own_implementation(name, func, *references):
     """
     if _judged(func) is not None:
         if "mlcourse" in (_called_names(func) or set()):
-            raise IntegrityError(f"{name} uses the mlcourse package. Graded functions must be your own code; "
-                                 "this cell scores 0 otherwise.")
+            raise IntegrityError(say("{name} uses the mlcourse package. Graded functions must be your own code; "
+                                     "this cell scores 0 otherwise.", name=name))
         return
     if isinstance(func, type):
         for base in func.__mro__:
             if base.__module__.startswith("mlcourse"):
-                raise IntegrityError(f"{name} is built on {base.__module__}.{base.__name__} from the mlcourse "
-                                     "package. Write the class yourself; this cell scores 0 otherwise.")
+                raise IntegrityError(say("{name} is built on {base} from the mlcourse package. Write the class "
+                                         "yourself; this cell scores 0 otherwise.", name=name,
+                                         base=f"{base.__module__}.{base.__name__}"))
         for attr, member in vars(func).items():
             if inspect.isfunction(member):
                 assert_own_implementation(f"{name}.{attr}", member, *references)
@@ -198,21 +210,21 @@ def assert_own_implementation(name, func, *references):
     target = getattr(func, "__func__", func)
     for ref in references:
         if target is getattr(ref, "__func__", ref):
-            raise IntegrityError(f"{name} is the mlcourse reference itself, not your own implementation. "
-                                 "Write the function body yourself; this cell scores 0 otherwise.")
+            raise IntegrityError(say("{name} is the mlcourse reference itself, not your own implementation. "
+                                     "Write the function body yourself; this cell scores 0 otherwise.", name=name))
     module = getattr(target, "__module__", "") or ""
     if module.startswith("mlcourse"):
-        raise IntegrityError(f"{name} comes from the module {module}, not from your notebook. "
-                             "Write the function body yourself; this cell scores 0 otherwise.")
+        raise IntegrityError(say("{name} comes from the module {module}, not from your notebook. Write the "
+                                 "function body yourself; this cell scores 0 otherwise.", name=name, module=module))
     used = _globals_from_mlcourse(target) - ALLOWED_HELPERS
     names = _called_names(target) or set()
     if "mlcourse" in names:
         used.add("mlcourse")
     if used:
-        what = "imports the mlcourse package" if used == {"mlcourse"} else \
-            f"uses {', '.join(sorted(used - {'mlcourse'}))} from the mlcourse package"
-        raise IntegrityError(f"{name} {what}. Graded functions must be your own code; "
-                             "this cell scores 0 otherwise.")
+        what = say("imports the mlcourse package") if used == {"mlcourse"} else \
+            say("uses {names} from the mlcourse package", names=", ".join(sorted(used - {"mlcourse"})))
+        raise IntegrityError(say("{name} {what}. Graded functions must be your own code; this cell scores 0 "
+                                 "otherwise.", name=name, what=what))
 
 
 ALLOWED_HELPERS = {"rel_error"}
@@ -227,5 +239,6 @@ def assert_no_loops(name, func):
     loops = (ast.For, ast.While, ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, loops):
-            raise AssertionError(f"{name} must not use Python loops, but line {first + node.lineno - 1} of its "
-                                 f"cell has a {type(node).__name__}. Use array operations instead.")
+            raise AssertionError(say("{name} must not use Python loops, but line {line} of its cell has a {kind}. "
+                                     "Use array operations instead.", name=name, line=first + node.lineno - 1,
+                                     kind=type(node).__name__))

@@ -12,6 +12,7 @@ from difflib import SequenceMatcher
 
 from nbgrader import utils
 
+from .language import notebook_language, say, speaking
 from .outcome import NOT_RUN, STOPPED
 
 STYLE = """
@@ -44,13 +45,14 @@ def scrubber(spec, fragment=16):
 
 
 def _results(outcome, has_hidden):
-    """(visible result, visible message, hidden result) of a test cell, for the student."""
+    """(visible result, visible message, hidden result) of a test cell, for the student; the results are
+    the English keys ("passed", "not run", ...) that name their CSS class and ``say`` translates."""
     kind, where, message = outcome["outcome"], outcome["where"], outcome["message"]
     ename = message.split(":", 1)[0]
     if kind == "passed":
         return "passed", "", "passed" if has_hidden else ""
     if kind == "missing":
-        return "missing", "this test cell was not in your notebook", ""
+        return "missing", say("this test cell was not in your notebook"), ""
     if kind == "manual":
         return "graded by hand", "", ""
     if kind == "not-run":
@@ -60,12 +62,25 @@ def _results(outcome, has_hidden):
     if where == "visible" or not has_hidden:
         return "failed", message, "not run" if has_hidden else ""
     # the failing line is unknown (a stopped kernel, stderr): say only what the grader itself wrote
-    return "failed", message if ename in OUR_ERRORS else "the cell failed (details withheld)", "not run"
+    return "failed", message if ename in OUR_ERRORS else say("the cell failed (details withheld)"), "not run"
+
+
+def _shown(result):
+    """A result key of ``_results`` in the reader's language ("" stays "")."""
+    words = {"passed": say("passed"), "failed": say("failed"), "not run": say("not run"),
+             "missing": say("missing"), "graded by hand": say("graded by hand")}
+    return words.get(result, result)
 
 
 def render_feedback(spec, student, row, nb=None):
     """HTML feedback for ``student`` from their result ``row`` (as in ``mlcourse_grading``) and,
-    when it ran, their executed notebook ``nb`` (for their own code)."""
+    when it ran, their executed notebook ``nb`` (for their own code), in the notebook's language."""
+    language = notebook_language(nb) if nb is not None else "en"
+    with speaking(language):
+        return _render(spec, student, row, nb, language)
+
+
+def _render(spec, student, row, nb, language):
     scrub = scrubber(spec)
     esc = lambda text: html.escape(scrub(text, fragments=True))  # noqa: E731
     cells = {c["name"]: c for c in json.loads(row["cells"])}
@@ -74,35 +89,41 @@ def render_feedback(spec, student, row, nb=None):
         for cell in nb.cells:
             if utils.is_solution(cell) and not utils.is_grade(cell):
                 answers[cell.metadata["nbgrader"]["grade_id"]] = cell.source
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(spec.assignment)}: feedback for "
-             f"{esc(student)}</title><style>{STYLE}</style></head><body>",
-             f"<h1>{esc(spec.assignment)}: feedback for {esc(student)}</h1>",
-             f"<p><b>Score: {row['score']:g} / {row['max_score']:g}</b> &nbsp; status: {esc(row['status'])}</p>"]
+    title = esc(say("{assignment}: feedback for {student}", assignment=spec.assignment, student=student))
+    lang = "zh-CN" if language == "zh_CN" else "en"
+    parts = [f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{title}</title>"
+             f"<style>{STYLE}</style></head><body>", f"<h1>{title}</h1>",
+             "<p><b>" + esc(say("Score: {score:g} / {max_score:g}", score=row["score"], max_score=row["max_score"]))
+             + "</b> &nbsp; " + esc(say("status: {status}", status=row["status"])) + "</p>"]
     if row["reason"]:
         parts.append(f"<p>{esc(row['reason'])}</p>")
-    parts.append("<table><tr><th>test cell</th><th>points</th><th>visible tests</th><th>hidden tests</th></tr>")
+    headers = (say("test cell"), say("points"), say("visible tests"), say("hidden tests"))
+    parts.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in headers) + "</tr>")
     sections = []
     for name in spec.grade_cells:
         outcome = cells.get(name, {"outcome": "missing", "where": "", "message": "", "points": 0.0,
                                    "max_points": spec.grade_cells[name]})
-        released, full = spec.released.get(name, ["", ""])
+        released, full = spec.released_in(language).get(name, ["", ""])
         has_hidden = released != full
         visible, message, hidden = _results(outcome, has_hidden)
         cls, hidden_cls = visible.replace(" ", "-"), hidden.replace(" ", "-")
+        shown, shown_hidden = esc(_shown(visible)), esc(_shown(hidden))
         parts.append(f"<tr><td>{esc(name)}</td><td>{outcome['points']:g} / {outcome['max_points']:g}</td>"
-                     f"<td class='{cls}'>{esc(visible)}</td><td class='{hidden_cls}'>{esc(hidden)}</td></tr>")
-        body = [f"<section><h2>{esc(name)}: {outcome['points']:g} / {outcome['max_points']:g} points</h2>",
-                f"<p>Visible tests: <span class='{cls}'>{esc(visible)}</span></p>"]
+                     f"<td class='{cls}'>{shown}</td><td class='{hidden_cls}'>{shown_hidden}</td></tr>")
+        body = ["<section><h2>" + esc(say("{cell}: {points:g} / {max_points:g} points", cell=name,
+                                          points=outcome["points"], max_points=outcome["max_points"])) + "</h2>",
+                f"<p>{esc(say('Visible tests:'))} <span class='{cls}'>{shown}</span></p>"]
         if message:
             body.append(f"<pre>{esc(message)}</pre>")
-        body.append(f"<details><summary>the visible tests</summary><pre>{html.escape(released)}</pre></details>")
+        body.append(f"<details><summary>{esc(say('the visible tests'))}</summary>"
+                    f"<pre>{html.escape(released)}</pre></details>")
         if has_hidden:
-            body.append(f"<p>Hidden tests: <span class='{hidden_cls}'>{esc(hidden)}</span></p>")
+            body.append(f"<p>{esc(say('Hidden tests:'))} <span class='{hidden_cls}'>{shown_hidden}</span></p>")
         sections.append("".join(body) + "</section>")
     parts.append("</table>")
     parts += sections
     if answers:
-        parts.append("<section><h2>Your answers</h2>")
+        parts.append(f"<section><h2>{esc(say('Your answers'))}</h2>")
         parts += [f"<h3>{esc(name)}</h3><pre>{html.escape(scrub(source))}</pre>" for name, source in answers.items()]
         parts.append("</section>")
     parts.append("</body></html>")

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..course import Course
 from ..student_package import copy_student_package
 from .execute import SandboxedExecute, _resources, pipeline, stage_files
+from .language import notebook_language
 from .outcome import GradeResult, _first_line, cell_outcomes, decide, unrun
 from .sandbox import NO_SANDBOX_WARNING, RUN_DIRS, RUN_PREFIX, Limits, UidLease, check_sandbox, kill_user
 from .spec import AssignmentSpec, _stale, register_assignment
@@ -68,6 +69,7 @@ class Grader:
                 nb, resources = pp(config=self.config)(nb, resources)
         except Exception as err:  # nbgrader refuses notebooks whose metadata it cannot repair
             return unrun(student, spec, "invalid", f"nbgrader could not read the notebook's cells: {_first_line(err)}")
+        restore_edition(nb, spec)
         rundir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=RUN_DIRS))
         executor = None
         try:
@@ -92,6 +94,18 @@ class Grader:
             if self.uid is not None:
                 kill_user(self.uid)
             shutil.rmtree(rundir, ignore_errors=True)
+
+
+def restore_edition(nb, spec):
+    """A translated notebook's locked cells as its own edition has them: nbgrader restored the
+    English text from the gradebook; the Chinese test cells are the same code with Chinese words."""
+    cells = spec.editions.get(notebook_language(nb))
+    if not cells:
+        return
+    for cell in nb.cells:
+        cell_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell_id in cells and cell.metadata["nbgrader"].get("locked"):
+            cell.source = cells[cell_id][1]
 
 
 def _matplotlib_cache():

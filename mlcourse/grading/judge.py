@@ -27,6 +27,7 @@ from nbclient.exceptions import DeadKernelError
 from nbgrader import utils
 
 from . import JUDGE, asserts, wire
+from .language import notebook_language, say, speaking
 
 CHECKS = ("IntegrityError", "assert_close", "assert_equal", "assert_no_loops", "assert_own_implementation",
           "assert_returns", "assert_shape", "check_gradient", "check_gradient_array")
@@ -113,12 +114,12 @@ def read_submitted(nb, names):
         defs = sources.get(name, [])
         problem = ""
         if dynamic:
-            problem = (f"{name} cannot be checked: the notebook builds or rebinds names at run time "
-                       f"({', '.join(dynamic[:3])}); graded functions must be plain definitions")
+            problem = say("{name} cannot be checked: the notebook builds or rebinds names at run time ({how}); "
+                          "graded functions must be plain definitions", name=name, how=", ".join(dynamic[:3]))
         elif len(bindings[name]) != 1 or len(defs) != 1:
-            where = ", ".join(bindings[name]) or "no cell"
-            problem = (f"{name} must be defined exactly once, by its def or class in its answer cell; "
-                       f"it is bound in {where}")
+            where = ", ".join(bindings[name]) or say("no cell")
+            problem = say("{name} must be defined exactly once, by its def or class in its answer cell; it is "
+                          "bound in {where}", name=name, where=where)
         out[name] = Submitted(textwrap.dedent(defs[0][0]) if defs else "", problem, defs[0][1] if defs else 1)
     return out
 
@@ -224,7 +225,9 @@ class Judge:
 
     def __init__(self, send, names, nb, given=()):
         self.send, self.names = send, list(names)
-        self.submitted = read_submitted(nb, self.names)
+        self.language = notebook_language(nb)  # the checks speak the submission's language
+        with speaking(self.language):
+            self.submitted = read_submitted(nb, self.names)
         self.kernel_names = self.names + [n for n in given if n not in self.names]
         self.deferred = None  # the calls being recorded by probe_all
         self.defined = {}
@@ -345,7 +348,7 @@ class Judge:
             self._bind(source)
             token = JUDGE.set(self)
             try:
-                with contextlib.redirect_stdout(stdout), warnings.catch_warnings():
+                with contextlib.redirect_stdout(stdout), warnings.catch_warnings(), speaking(self.language):
                     warnings.simplefilter("ignore")
                     exec(code, self.ns)
             finally:

@@ -13,6 +13,7 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.engine import make_url
 
+from ..course import LANGUAGES
 from ..errors import BadInput
 from ..markers import HIDDEN, Delimiters, regions
 from .judge import given_names, graded_names
@@ -112,6 +113,26 @@ def register_assignment(ctx, assignment):
         return True
 
 
+def _edition(path, order, points, delimiters):
+    """{locked cell id: [released, full source]} of the translated notebook at ``path``, after checking
+    that its nbgrader cells are the English notebook's, in the same order with the same points."""
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")]
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in cells]
+    theirs = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"].get("points", 0)) for c in cells
+              if c.metadata["nbgrader"].get("grade")}
+    if ids != [i for i in order if i in set(ids)] or set(ids) != set(order) or theirs != points:
+        raise BadInput(f"{path}: its graded cells differ from the English notebook's (ids, order or points); "
+                       "a translation keeps every cell of the English one")
+    out = {}
+    for cell in cells:
+        if cell.metadata["nbgrader"].get("locked"):
+            lines = split_hidden(cell.source, delimiters)
+            out[cell.metadata["nbgrader"]["grade_id"]] = [
+                "\n".join(line for line, is_hidden in lines if not is_hidden), cell.source]
+    return out
+
+
 def split_hidden(source, delimiters=Delimiters()):
     """[(line, hidden)] for each line of ``source``; marker lines count as hidden (as in
     nbgrader's ``ClearHiddenTests``)."""
@@ -129,7 +150,9 @@ class AssignmentSpec:
     the answer cells define, when the source notebook's metadata asks for the judge
     (``"mlcourse": {"judge": "outside"}``: test cells run in the grader, see ``judge.py``), else None;
     given: the functions its given code cells define, which judged test cells may use too;
-    answer_key: the dotted names of the reference objects its source notebook lists (``answer_key.py``).
+    answer_key: the dotted names of the reference objects its source notebook lists (``answer_key.py``);
+    editions: language -> locked cell id -> [released, full source] of each translation's notebook
+    (zh_CN/solutions/...), whose cells match the English notebook's id for id and point for point.
     """
     assignment: str
     notebook: str
@@ -143,6 +166,11 @@ class AssignmentSpec:
     judged: list = None
     given: list = field(default_factory=list)
     answer_key: list = field(default_factory=list)
+    editions: dict = field(default_factory=dict)
+
+    def released_in(self, language):
+        """The locked cells' [released, full] texts as the notebook of ``language`` has them."""
+        return self.editions.get(language, self.released)
 
     @property
     def max_score(self):
@@ -195,10 +223,21 @@ class AssignmentSpec:
             visible |= {line.strip() for line, is_hidden in lines if not is_hidden}
             if locked:
                 released[cell_id] = ["\n".join(line for line, is_hidden in lines if not is_hidden), source]
+        editions = {}
+        for language in LANGUAGES[1:]:
+            translated = ctx.source_folder(assignment, language) / f"{name}.ipynb"
+            if not translated.exists():
+                continue
+            editions[language] = _edition(translated, order, points, delimiters)
+            for cell_id, (_, full) in editions[language].items():
+                lines = split_hidden(full, delimiters)
+                hidden |= {line.strip() for line, is_hidden in lines if is_hidden}
+                visible |= {line.strip() for line, is_hidden in lines if not is_hidden}
         digest = hashlib.sha256(json.dumps(
-            [sorted((k, v[1], points.get(k)) for k, v in sources.items()), kernelspec, judged, given]).encode())
+            [sorted((k, v[1], points.get(k)) for k, v in sources.items()), kernelspec, judged, given,
+             editions]).encode())
         return cls(assignment=assignment, notebook=name,
                    grade_cells={k: points[k] for k in order if k in points}, solution_cells=solutions,
                    released=released, order=order, hidden_lines=sorted(hidden - visible - {""}),
                    delimiters=delimiters, fingerprint=digest.hexdigest(), judged=judged, given=given,
-                   answer_key=answer_key)
+                   answer_key=answer_key, editions=editions)

@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 
 from ..errors import BadInput
+from .language import notebook_language
 
 
 STUDENT_ID = re.compile(r"^[\w@+\-][\w .@+\-]*$")
@@ -146,7 +147,7 @@ def inspect_submission(nb, spec):
             for i, cell in zip(ids, nb.cells):
                 if i == name and cell is not last[name]:
                     del cell.metadata["nbgrader"]
-    for name, texts in spec.released.items():
+    for name, texts in spec.released_in(notebook_language(nb)).items():
         cell = last.get(name)
         if cell is not None and cell.source.replace("\r\n", "\n") not in texts:
             notes.append(f"test cell {name} was edited; the original was restored")

@@ -61,19 +61,23 @@ def generated_course(config, source, assignment, db_url=None, source_directory="
         yield Path(tmp)
 
 
-def generate(assignment, dest, root=None):
+def generate(assignment, dest, root=None, language="en"):
     """Generate the student version of ``assignment`` of the course at ``root`` (default: found
-    from the current folder) into the folder ``dest`` (replaced whole). The grader's settings in
-    the notebook's metadata (``mlcourse``: judge, answer key) stay out. A file in ``dest`` that
-    someone edited since release wrote it is first copied to ``<course>/backups/`` (``keep_edits``)."""
+    from the current folder), in the edition of ``language``, into the folder ``dest`` (replaced
+    whole). The grader's settings in the notebook's metadata (``mlcourse``: judge, answer key) stay
+    out; its language stays in. A file in ``dest`` that someone edited since release wrote it is
+    first copied to ``<course>/backups/`` (``keep_edits``)."""
     course, dest = Course(root), Path(dest)
     root = course.root
-    with generated_course(root / "nbgrader_config.py", course.source_folder(assignment), assignment,
+    with generated_course(root / "nbgrader_config.py", course.source_folder(assignment, language), assignment,
                           source_directory=course.dirs.source_directory) as tmp:
         fresh = tmp / course.dirs.release_directory / assignment
         for path in fresh.glob("*.ipynb"):
             nb = nbformat.read(path, as_version=4)
-            if nb.metadata.pop("mlcourse", None) is not None:
+            grader = nb.metadata.pop("mlcourse", None)
+            if grader is not None:
+                if grader.get("language", "en") != "en":
+                    nb.metadata["mlcourse"] = {"language": grader["language"]}
                 nbformat.write(nb, path)
         keep_edits(fresh, dest, root / "backups")
         _replace_folder(fresh, dest)
@@ -143,24 +147,31 @@ Install the course package (once, in the Python environment you run the notebook
 
 Then open each assignment's notebook, fill in the cells that say `raise NotImplementedError()`
 and run the test cell under each: a failing test says what is wrong. Hand in the notebook.
+The Chinese notebooks, where the bundle has them, are in `zh_CN/`; hand in either one.
+
+中文版笔记本（如果有）在 `zh_CN/` 文件夹里：补全写着 `raise NotImplementedError()` 的单元格，
+运行每个函数下面的测试单元格（测试不通过时会说明哪里不对），然后提交笔记本。中英文版任选其一提交即可。
 """
 
 
-def write_bundle(dest, names, root=None):
+def write_bundle(dest, names, root=None, languages=("en",)):
     """Write what a class receives into the folder ``dest``: per assignment its released folder
-    (notebook and data files), the student wheel, and a README. ``dest`` is replaced whole if it
-    holds an earlier bundle; any other existing folder is refused, so nothing of a user's is lost."""
+    (notebook and data files) in each of ``languages`` that has it (English at ``<name>/``, Chinese at
+    ``zh_CN/<name>/``), the student wheel, and a README. ``dest`` is replaced whole if it holds an
+    earlier bundle; any other existing folder is refused, so nothing of a user's is lost."""
     from ..student_package import build_wheel
 
-    dest = Path(dest)
+    dest, course = Path(dest), Course(root)
     if dest.exists() and not (dest / BUNDLE_MARK).exists() and any(dest.iterdir()):
         raise BadInput(f"{dest} exists and is not a bundle written by `mlcourse release --bundle`; "
                          "choose a new folder (nothing was written)")
     with tempfile.TemporaryDirectory(prefix="mlcourse-bundle-") as tmp:
         staged = Path(tmp) / "bundle"
         for name in names:
-            shutil.copytree(Course(root).released / name, staged / name,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+            for language in [lang for lang in course.languages(name) if lang in languages]:
+                shutil.copytree(course.released_in(language) / name,
+                                staged / ("" if language == "en" else language) / name,
+                                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         wheel = build_wheel(staged)
         (staged / "README.md").write_text(BUNDLE_README.format(course="mlcourse", wheel=wheel.name))
         (staged / BUNDLE_MARK).write_text("written by `mlcourse release --bundle`\n")

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..course import Course, find_root
+from ..course import LANGUAGES, Course, find_root
 from ..errors import MissingPath
 from ..markers import HIDDEN, MARK_SCHEME, SOLUTION, Delimiters, regions
 
@@ -121,13 +121,14 @@ def course_delimiters(root):
 
 def answer_key(root=None):
     """{squeezed line: Secret} for every non-trivial, non-public line inside a solution or
-    hidden-test region of the instructor notebooks (``<source directory>/*/*.ipynb``) of the
-    course at ``root`` (default: found from the current folder)."""
+    hidden-test region of the instructor notebooks (``<source directory>/*/*.ipynb``, in every
+    edition) of the course at ``root`` (default: found from the current folder)."""
     course = Course(root)
     root, secrets, public = course.root, {}, set()
     notebooks = sorted(course.sources.glob("*/*.ipynb"))
     if not notebooks:
         raise MissingPath(f"no instructor notebooks in {course.sources}: expected <assignment>/<assignment>.ipynb")
+    notebooks += [p for lang in LANGUAGES[1:] for p in sorted(course.sources_in(lang).glob("*/*.ipynb"))]
     for path in notebooks:
         origin = path.relative_to(root).as_posix()
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
@@ -250,15 +251,14 @@ def find_leaks(root=None, exercises_dir=None, site_dir=None, feedback_dirs=(), s
     """Every leak of the answer key of the course at ``root`` (default: found from the current
     folder), as a list of :class:`Leak`.
 
-    exercises_dir: released notebooks (default: the course's release directory); site_dir: the built site
-    (e.g. ``root/_build/html``; None skips it); feedback_dirs: feedback folders or files;
-    submitted_dir: the students' submissions (see the module docstring), None for none.
+    exercises_dir: released notebooks (default: the release directory of every edition); site_dir: the
+    built site (e.g. ``root/_build/html``, both editions; None skips it); feedback_dirs: feedback
+    folders or files; submitted_dir: the students' submissions (see the module docstring), None for none.
     """
     course = Course(root)
     root, secrets = course.root, answer_key(course.root)
-    exercises_dir = Path(exercises_dir) if exercises_dir is not None else course.released
     leaks = []
-    for folder in [exercises_dir] + ([Path(site_dir)] if site_dir is not None else []):
+    for folder in released_folders(course, exercises_dir) + ([Path(site_dir)] if site_dir is not None else []):
         if not folder.exists():
             raise MissingPath(f"{folder} does not exist")
         for path in _files(folder):
@@ -269,6 +269,13 @@ def find_leaks(root=None, exercises_dir=None, site_dir=None, feedback_dirs=(), s
         for path in _files(folder):
             leaks += scan_file(path, secrets, root, _submitted_lines(path, folder, submitted_dir))
     return leaks
+
+
+def released_folders(course, exercises_dir=None):
+    """``[exercises_dir]`` when given, else the release directory of every edition that has one."""
+    if exercises_dir is not None:
+        return [Path(exercises_dir)]
+    return [course.released] + [f for f in map(course.released_in, LANGUAGES[1:]) if f.exists()]
 
 
 def scan_wheel(path, secrets, root=None):
