@@ -48,6 +48,24 @@ def chinese_edition(app, config):
         interface_strings(app, config)
 
 
+# words two theme templates write as they are, without a translation catalog
+UNTRANSLATED = {'title="Toggle primary sidebar"': 'title="显示或隐藏目录"', 'aria-label="Main"': 'aria-label="目录"'}
+
+
+def translate_templates(app):
+    """Wrap the HTML builder's template rendering so the Chinese pages carry UNTRANSLATED's Chinese."""
+    if not (app.config.language or "").startswith("zh") or not hasattr(app.builder, "templates"):
+        return
+    render = app.builder.templates.render
+
+    def rendered(template, context):
+        html = render(template, context)
+        for english, chinese in UNTRANSLATED.items():
+            html = html.replace(english, chinese)
+        return html
+    app.builder.templates.render = rendered
+
+
 def glossary_search_words(app, config):
     """Chinese search: load the glossary's Chinese terms into jieba's dictionary (a file in the doctree dir)."""
     glossary = Path(app.srcdir, config.edition_glossary)
@@ -83,6 +101,7 @@ def setup(app):
     app.add_config_value("edition_glossary", "book/glossary.yml", "html")
     app.add_config_value("edition_interface", "ui", "html")
     app.connect("config-inited", chinese_edition)
+    app.connect("builder-inited", translate_templates)
     app.connect("doctree-read", number_sections)
     app.connect("html-page-context", add_switch, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
