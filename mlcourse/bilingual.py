@@ -101,15 +101,16 @@ def _mask_options(value):
     return value
 
 
-def masked_code(code):
-    """The cell's tokens with every string literal replaced by … and comments and blank lines dropped."""
+def masked_code(code, shown=None):
+    """The cell's tokens with its string literals replaced by … (only those inside the ``shown``
+    spans, when given) and comments and blank lines dropped."""
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(code + "\n").readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return code.strip()
     kept = []
     for token in tokens:
-        if token.type == tokenize.STRING:
+        if token.type == tokenize.STRING and (shown is None or any(a <= token.start and token.end <= b for a, b in shown)):
             kept.append(MASK)
         elif token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER):
             kept.append(token.string)
@@ -161,19 +162,7 @@ def masked_notebook_code(code):
     """The cell's tokens with the shown strings (``shown_strings``) replaced by … and comments
     dropped; every other string literal is kept as code."""
     spans = shown_strings(code)
-    if spans is None:
-        return code.strip()
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(code + "\n").readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return code.strip()
-    kept = []
-    for token in tokens:
-        if token.type == tokenize.STRING and any(a <= token.start and token.end <= b for a, b in spans):
-            kept.append(MASK)
-        elif token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER):
-            kept.append(token.string)
-    return " ".join(kept)
+    return code.strip() if spans is None else masked_code(code, spans)
 
 
 def compare_notebooks(en, zh, entries, where="the Chinese notebook"):

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from ..atomic import atomic_open, replace_dir
-from ..course import Course
+from ..course import LANGUAGES, Course
 from ..errors import BadInput, SetupError
 
 
@@ -154,7 +154,7 @@ The Chinese notebooks, where the bundle has them, are in `zh_CN/`; hand in eithe
 """
 
 
-def write_bundle(dest, names, root=None, languages=("en",)):
+def write_bundle(dest, names, root=None, languages=LANGUAGES):
     """Write what a class receives into the folder ``dest``: per assignment its released folder
     (notebook and data files) in each of ``languages`` that has it (English at ``<name>/``, Chinese at
     ``zh_CN/<name>/``), the student wheel, and a README. ``dest`` is replaced whole if it holds an
