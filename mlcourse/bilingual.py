@@ -110,7 +110,8 @@ def masked_code(code, shown=None):
         return code.strip()
     kept = []
     for token in tokens:
-        if token.type == tokenize.STRING and (shown is None or any(a <= token.start and token.end <= b for a, b in shown)):
+        masked = shown is None or any(a <= token.start and token.end <= b for a, b in shown)
+        if token.type == tokenize.STRING and masked:
             kept.append(MASK)
         elif token.type not in (tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER):
             kept.append(token.string)
@@ -151,7 +152,8 @@ def shown_strings(code):
             shown += strings(node.msg)
         elif isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            if docstring and isinstance(first.value.value, str):
                 shown.append(first.value)
         spans += [((s.lineno, chars(s.lineno, s.col_offset)), (s.end_lineno, chars(s.end_lineno, s.end_col_offset)))
                   for s in shown]
@@ -221,7 +223,8 @@ def compare_pages(en, zh, entries):
             missing = [f"{e.en} → {e.zh}" for e in terms_used(es.text(), entries)
                        if "".join(e.zh.split()) not in chinese]
             if missing:
-                where = f"section {number} ({es.title!r} / {cs.title!r})" if number else "the text before the first heading"
+                where = (f"section {number} ({es.title!r} / {cs.title!r})" if number
+                         else "the text before the first heading")
                 problems.append(f"{zh.path}, {where}: the English uses these terms but the Chinese lacks "
                                 f"the glossary's translation: {', '.join(missing)}")
     if len(en.code_cells) != len(zh.code_cells):
