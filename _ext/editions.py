@@ -17,7 +17,6 @@ Config (in _config.yml, sphinx.config):
 """
 from pathlib import Path
 
-import yaml
 from docutils import nodes
 
 SOURCE_SUFFIXES = (".md", ".ipynb")
@@ -68,10 +67,10 @@ def translate_templates(app):
 
 def glossary_search_words(app, config):
     """Chinese search: load the glossary's Chinese terms into jieba's dictionary (a file in the doctree dir)."""
-    glossary = Path(app.srcdir, config.edition_glossary)
-    words = []
-    for entry in yaml.safe_load(glossary.read_text(encoding="utf-8")):
-        words += [entry["zh"], *entry.get("aliases_zh", [])]
+    from mlcourse.glossary import load_glossary
+
+    words = [word for term in load_glossary(Path(app.srcdir, config.edition_glossary))
+             for word in (term.zh, *term.aliases_zh)]
     path = Path(app.doctreedir, "search-words.txt")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{word.replace(' ', '')} 1000 n\n" for word in words), encoding="utf-8")

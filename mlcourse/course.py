@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 
 from .errors import BadInput
-from .grading.language import LANGUAGES  # English is the course folder; another edition its subfolder
+from .grading.language import LANGUAGES, edition_folder
 
 CONFIG = "nbgrader_config.py"
 
@@ -58,9 +58,7 @@ class Course:
 
     def edition(self, language="en"):
         """The folder of an edition: the course folder for English, ``zh_CN/`` in it for Chinese."""
-        if language not in LANGUAGES:
-            raise BadInput(f"unknown language {language!r}; the course's languages are {', '.join(LANGUAGES)}")
-        return self.root if language == "en" else self.root / language
+        return edition_folder(self.root, language)
 
     def source_folder(self, assignment, language="en"):
         if language == "en":

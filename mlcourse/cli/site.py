@@ -1,9 +1,9 @@
 """``mlcourse site [--course DIR]``: build the book's two editions into one site, the English at
 ``_build/html`` and the Chinese (its sources in ``zh_CN/``) at ``_build/html/zh_CN``.
 
-Each edition is its own Jupyter Book build (warnings are errors), executed and cached separately;
-the Chinese build runs second because its pages link to the English exercise pages through the
-English build's inventory. It is built in ``_build/zh_CN`` and copied into place whole.
+Each edition is its own Jupyter Book build (warnings are errors), executed and cached separately.
+The Chinese one is built in ``_build/zh_CN`` and copied into place whole, after the English build,
+which would otherwise leave no room for it.
 """
 import hashlib
 import os

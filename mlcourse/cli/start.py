@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..course import find_root
 from ..errors import BadInput
-from ..grading.language import LANGUAGES, check_language
+from ..grading.language import LANGUAGES, edition_folder
 
 RELEASED, WORK = "exercises", "work"
 
@@ -17,7 +17,7 @@ def start(assignment, into=None, root=None, language="en"):
     the course at ``root`` (default: the nearest folder upward holding exercises/; no nbgrader config
     needed) into ``into/<assignment>`` (default ``<course>/work``); returns (copied, kept) paths."""
     root = find_root(root, marker=RELEASED)
-    released = root / RELEASED if language == "en" else root / check_language(language) / RELEASED
+    released = edition_folder(root, language) / RELEASED
     source, dest = released / assignment, Path(into or root / WORK) / assignment
     if not source.is_dir():
         known = sorted(p.name for p in source.parent.iterdir() if p.is_dir())

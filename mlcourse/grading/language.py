@@ -10,16 +10,23 @@ Each message is written in English in the code; the Chinese of every one is in `
 import contextlib
 import contextvars
 
+from ..errors import BadInput
+
 LANGUAGES = ("en", "zh_CN")
 _chosen = ["en"]  # what the notebook set
 _speaking = contextvars.ContextVar("speaking", default=None)  # the judge's choice, while it runs a cell
 
 
 def check_language(code):
-    """``code`` if it is one of LANGUAGES; otherwise a ValueError that lists them."""
+    """``code`` if it is one of LANGUAGES; otherwise a BadInput (a ValueError) that lists them."""
     if code not in LANGUAGES:
-        raise ValueError(f"unknown language {code!r}; the course's languages are {', '.join(LANGUAGES)}")
+        raise BadInput(f"unknown language {code!r}; the course's languages are {', '.join(LANGUAGES)}")
     return code
+
+
+def edition_folder(root, language):
+    """Where an edition lives in a course folder ``root``: ``root`` itself for English, ``root/zh_CN``."""
+    return root if check_language(language) == "en" else root / language
 
 
 def set_language(code):
