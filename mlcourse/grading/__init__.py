@@ -3,12 +3,15 @@ import contextvars
 
 from .asserts import (
     IntegrityError,
+    assert_answer,
     assert_close,
     assert_equal,
     assert_no_loops,
+    assert_not_using,
     assert_own_implementation,
     assert_returns,
     assert_shape,
+    check_answer_form,
     check_gradient,
     check_gradient_array,
 )

@@ -113,6 +113,37 @@ def assert_equal(name, actual, expected):
                                  index=where, expected=_plain(expected[where]), actual=_plain(actual[where])))
 
 
+def check_answer_form(name, value, form):
+    """The form of a conceptual answer, never its value: a visible right or wrong would let a student
+    try every choice. ``form`` is "integer", "number" or a tuple of the allowed choices."""
+    value = _plain(value)
+    if isinstance(form, (tuple, list)):
+        if isinstance(value, bool) or value not in form:
+            raise AssertionError(say("{name}: answer one of {choices}, got {value!r}", name=name,
+                                     choices=", ".join(repr(c) for c in form), value=value))
+    elif form in ("integer", "number"):
+        kinds = (int,) if form == "integer" else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not np.isfinite(value):
+            wanted = say("a whole number (an int)") if form == "integer" else say("a finite number")
+            raise AssertionError(say("{name}: answer {wanted}, got {kind} {value!r}", name=name, wanted=wanted,
+                                     kind=type(value).__name__, value=value))
+    else:
+        raise ValueError(f"form must be 'integer', 'number' or a tuple of choices, got {form!r}")
+
+
+def assert_answer(name, actual, expected, rel_tol=0.0):
+    """A conceptual answer must be ``expected`` (a choice, or a number to relative error
+    ``rel_tol``); the message does not give the right answer away."""
+    actual = _plain(actual)
+    if isinstance(expected, str):
+        right = actual == expected
+    else:
+        right = isinstance(actual, (int, float)) and not isinstance(actual, bool) and \
+            abs(actual - expected) <= rel_tol * abs(expected)
+    if not right:
+        raise AssertionError(say("{name}: {value!r} is not the right answer", name=name, value=actual))
+
+
 def _numerical_gradient(f, x, h, dout=None):
     """``gradcheck``'s central differences; when judged, with every probe of ``f`` sent to the
     student's kernel in one request where ``f`` allows (same probes, same arithmetic)."""
@@ -228,6 +259,15 @@ def assert_own_implementation(name, func, *references):
 
 
 ALLOWED_HELPERS = {"rel_error"}
+
+
+def assert_not_using(name, func, forbidden):
+    """``func``'s source must not call or read any of the names in ``forbidden`` (``conv2d``,
+    ``backward``...): what a source check can tell of the operations an exercise rules out."""
+    used = sorted((_called_names(func) or set()) & set(forbidden))
+    if used:
+        raise IntegrityError(say("{name} uses {names}, which this exercise does not allow. Write it with the "
+                                 "allowed operations; this cell scores 0 otherwise.", name=name, names=", ".join(used)))
 
 
 def assert_no_loops(name, func):

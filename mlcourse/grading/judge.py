@@ -29,8 +29,9 @@ from nbgrader import utils
 from . import JUDGE, asserts, wire
 from .language import notebook_language, say, speaking
 
-CHECKS = ("IntegrityError", "assert_close", "assert_equal", "assert_no_loops", "assert_own_implementation",
-          "assert_returns", "assert_shape", "check_gradient", "check_gradient_array")
+CHECKS = ("IntegrityError", "assert_answer", "assert_close", "assert_equal", "assert_no_loops", "assert_not_using",
+          "assert_own_implementation", "assert_returns", "assert_shape", "check_answer_form", "check_gradient",
+          "check_gradient_array")
 # names with which a notebook can define or replace a graded name unseen by its source text
 DYNAMIC = {"exec", "eval", "compile", "setattr", "delattr", "globals", "vars", "locals", "__import__"}
 RESERVED = {"np", "in_kernel", "run_in_kernel", *CHECKS}  # what a test cell always sees as the judge's own

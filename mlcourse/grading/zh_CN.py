@@ -46,6 +46,13 @@ MESSAGES = {
         "{name} {what}。计分的函数必须是你自己写的代码，否则这个单元格记 0 分。",
     "{name} must not use Python loops, but line {line} of its cell has a {kind}. Use array operations instead.":
         "{name} 不能使用 Python 循环，但它所在单元格的第 {line} 行有一个 {kind}。请改用数组运算。",
+    "{name}: answer one of {choices}, got {value!r}": "{name}：请从 {choices} 中选一个作答，实际得到 {value!r}",
+    "a whole number (an int)": "一个整数（int）",
+    "a finite number": "一个有限的数",
+    "{name}: answer {wanted}, got {kind} {value!r}": "{name}：答案应为{wanted}，实际得到 {kind} {value!r}",
+    "{name} uses {names}, which this exercise does not allow. Write it with the allowed operations; this cell "
+    "scores 0 otherwise.": "{name} 用到了 {names}，本练习不允许使用。请只用允许的运算来写；否则本单元格得 0 分。",
+    "{name}: {value!r} is not the right answer": "{name}：{value!r} 不是正确答案",
     # mlcourse.grading.judge
     "{name} cannot be checked: the notebook builds or rebinds names at run time ({how}); graded functions must "
     "be plain definitions":
