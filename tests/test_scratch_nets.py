@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-import mlcourse.scratch.solver as solver_module
+import mlcourse.solver as solver_module
 from mlcourse.data import load_digits
 from mlcourse.gradcheck import eval_numerical_gradient, rel_error
 from mlcourse.scratch import (

@@ -71,4 +71,4 @@ from .linear import (
 )
 from .nets import FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
 from .optim import adam, rmsprop, sgd, sgd_momentum
-from .solver import Solver, atomic_pickle, clip_by_global_norm, global_norm
+from ..solver import Solver, atomic_pickle, clip_by_global_norm, global_norm

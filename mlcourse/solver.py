@@ -1,4 +1,6 @@
-"""Minibatch training of a classification model with the update rules of ``optim``.
+"""Minibatch training of a classification model with an update rule ``(w, dw, config) -> (next_w, config)``:
+your own, or one named in ``mlcourse.scratch.optim`` where the package has it (not in the student
+package, whose exercises write the rules).
 
 The model needs ``params`` (dict of arrays) and ``loss(X, y=None)`` returning scores (N, C)
 without labels and ``(loss, grads)`` with them, grads keyed like params.
@@ -15,8 +17,9 @@ import pickle
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..atomic import atomic_open
-from . import optim
+from .atomic import atomic_open
+
+RULES = ("sgd", "sgd_momentum", "rmsprop", "adam")
 
 
 def global_norm(grads):
@@ -40,6 +43,17 @@ def atomic_pickle(obj, path):
     """Pickle ``obj`` to ``path`` whole or not at all (see ``mlcourse.atomic.atomic_open``)."""
     with atomic_open(path) as f:
         pickle.dump(obj, f)
+
+
+def _named_rule(name):
+    if name not in RULES:
+        raise ValueError(f"update_rule must be 'sgd', 'sgd_momentum', 'rmsprop', 'adam' or a function, got {name!r}")
+    try:
+        from .scratch import optim
+    except ImportError:  # the student package: the rules are the exercises' to write
+        raise ValueError(f"this package has no update rule {name!r}: pass your own function "
+                         f"(w, dw, config) -> (next_w, config), e.g. update_rule={name}") from None
+    return getattr(optim, name)
 
 
 class Solver:
@@ -88,10 +102,7 @@ class Solver:
         self.clip_norm = clip_norm
         self.rng = np.random.default_rng(seed)
         if isinstance(self.update_rule, str):
-            if self.update_rule not in ("sgd", "sgd_momentum", "rmsprop", "adam"):
-                raise ValueError(f"update_rule must be 'sgd', 'sgd_momentum', 'rmsprop', 'adam' or a "
-                                 f"function, got {self.update_rule!r}")
-            self.update_rule = getattr(optim, self.update_rule)
+            self.update_rule = _named_rule(self.update_rule)
         if self.clip_norm is not None and not self.clip_norm > 0:
             raise ValueError(f"clip_norm must be positive or None, got {self.clip_norm}")
         if len(self.X_train) != len(self.y_train) or len(self.X_val) != len(self.y_val):
