@@ -50,6 +50,11 @@ class Course:
         return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
                 for c in self.solution.cells if c.metadata.get("nbgrader", {}).get("grade")}
 
+    def written_answers(self):
+        """Ids of the written answers: markdown cells an instructor grades by hand."""
+        return {c.metadata["nbgrader"]["grade_id"] for c in self.solution.cells
+                if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")}
+
     def scores(self, student):
         """{grade cell id: points scored} for one student's autograded notebook."""
         from nbgrader.api import Gradebook
@@ -74,9 +79,11 @@ def wrong_answers(assignment, folder=WRONG_ANSWERS):
 def graded_cases(course):
     """[(label, student, notebook, expected {test cell: points})] for the solution, the released
     notebook and every wrong answer of ``course``'s assignment: a cell its case loses scores 0,
-    every other cell its full points. One source of the expectations that nbgrader
-    (test_exercises) and ``mlcourse grade`` (test_grade_batch) must both meet."""
-    points = course.max_points()
+    every other cell its full points, and a written answer 0 until an instructor grades it. One
+    source of the expectations that nbgrader (test_exercises) and ``mlcourse grade``
+    (test_grade_batch) must both meet."""
+    written = course.written_answers()
+    points = {cell: 0.0 if cell in written else p for cell, p in course.max_points().items()}
     cases = [("solution as submitted", "solution", course.solution, set()),
              ("released, unchanged", "released", course.released, set(points))]
     cases += [(m["name"], f"mistake{i:02d}", apply_mistake(course.solution, m), set(m["loses"]))

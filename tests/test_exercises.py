@@ -38,7 +38,9 @@ def test_released_copy_holds_no_answer_key(assignment, language, root):
             assert not KEY_MARKERS.search(text), f"{path} contains a solution or hidden-test marker"
     nb = nbformat.read(released / f"{assignment}.ipynb", as_version=4)
     stubs = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    assert stubs and all("raise NotImplementedError" in c.source for c in stubs)
+    assert stubs and all("raise NotImplementedError" in c.source for c in stubs if c.cell_type == "code")
+    assert all(c.source == "YOUR ANSWER HERE" for c in stubs if c.cell_type == "markdown"), \
+        "a written answer is released blank, its model answer and rubric left out"
     assert nb.metadata.get("mlcourse", {}) == ({} if language == "en" else {"language": language}), \
         "a released notebook keeps only its language of the grader's metadata"
 

@@ -122,7 +122,15 @@ def test_a_two_notebook_assignment_scores_as_plain_nbgrader(tmp_path):
     export = export_grades(A, "csv", output=tmp_path / "grades.csv", course=ours)
     assert export.path.read_text().splitlines()[1:] == [
         "ann,7,7,100,graded", "bob,3,7,42.86,graded", "cy,2,7,28.57,missing"]  # with ann's manual grade
+    assert "written answers awaiting a manual grade: 2" in report.text  # ann's and bob's, before grading
     again = grade_class(A, course=ours, progress=False)
     assert (again.ran, again.skipped) == (0, len(STUDENTS))
+    forced = grade_class(A, course=ours, force=True, progress=False)  # a regrade keeps the grade given by hand
+    assert forced.ran == len(STUDENTS) and "written answers awaiting a manual grade: 1" in forced.text
+    with Gradebook(f"sqlite:///{ours}/gradebook.db", "demo") as gb:
+        grade = gb.find_grade("why", "part2", A, "ann")
+        assert (grade.manual_score, grade.needs_manual_grade, grade.score) == (1.0, False, 1.0)
+    ann = {c["name"]: c for c in json.loads({r["student"]: r for r in forced.rows}["ann"]["cells"])}
+    assert ann["part2/why"]["points"] == 1.0 and ann["part2/why"]["message"] == "graded by hand"
     with pytest.raises(ValueError, match="has 2 notebooks"):
         grade_class(A, course=ours, submissions=ours / "submitted" / "ann" / A, progress=False)

@@ -60,7 +60,7 @@ def grade_class(assignment, *, course=None, submissions=None, workers=1, timeout
         with gradebook_lock(ctx.db_url):  # every shard finds the same flags: the whole class's
             table.save_flags(assignment, flags)
         subs = [s for s in subs if in_shard(s.student, shard)]
-        recorder = Recorder(ctx, specs, table, feedback)
+        recorder = Recorder(ctx, specs, table, feedback, {s: r["content_hash"] for s, r in previous.items()})
         todo, rows, skipped = [], {}, 0
         for sub in subs:
             datas = contents[sub.student]

@@ -101,9 +101,10 @@ def error_location(cell, error, delimiters):
     return ""
 
 
-def cell_outcomes(nb, spec, points=None):
+def cell_outcomes(nb, spec, points=None, awaiting=None):
     """One ``CellOutcome`` per test cell of ``spec``, from an executed notebook ``nb``; points
-    from ``points`` ({cell: points}, e.g. the gradebook's) or else nbgrader's ``determine_grade``."""
+    from ``points`` ({cell: points}, e.g. the gradebook's) or else nbgrader's ``determine_grade``;
+    a written answer not in ``awaiting`` (when given: those the gradebook still flags) is graded."""
     if nb is None:
         return [CellOutcome(name, 0.0, pts, "not-run", "the notebook was not run")
                 for name, pts in spec.grade_cells.items()]
@@ -118,7 +119,8 @@ def cell_outcomes(nb, spec, points=None):
         auto, _ = utils.determine_grade(cell)
         got = float(points[name]) if points and name in points else float(auto or 0.0)
         if auto is None:
-            out.append(CellOutcome(name, got, max_points, "manual", "needs a manual grade"))
+            done = awaiting is not None and name not in awaiting
+            out.append(CellOutcome(name, got, max_points, "manual", "graded by hand" if done else "needs a manual grade"))
             continue
         error = next((o for o in cell.get("outputs", []) if o.output_type == "error"), None)
         stderr = next((o for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == "stderr"), None)

@@ -57,6 +57,11 @@ def summary(assignment, rows, ran, skipped, ignored, csv_paths, flags=(), bins=5
         hist = Counter(min(max(int(r["score"] / top * bins), 0), bins - 1) for r in rows)  # late penalties can go below 0
         lines += ["", f"  score (of {top:g})"]
         lines += [f"  {edges[k]:5.1f} - {edges[k + 1]:5.1f}  {'#' * hist[k]} {hist[k]}" for k in range(bins)]
+    waiting = sum(c["outcome"] == "manual" and c["message"] == "needs a manual grade"
+                  for r in rows for c in json.loads(r["cells"]))
+    if waiting:
+        lines += ["", f"  written answers awaiting a manual grade: {waiting} (grade them in nbgrader's formgrader; "
+                      "a regrade keeps the grades given)"]
     trouble = [r for r in rows if r["status"] != "graded"]
     if trouble:
         lines += ["", "  not graded cleanly:"]

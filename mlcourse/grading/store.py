@@ -157,10 +157,11 @@ class Recorder:
     (student, submission, nbgrader's SaveAutoGrades and AssignLatePenalties), feedback, and
     last the row of ``mlcourse_grading``. ``specs``: one per notebook of the assignment."""
 
-    def __init__(self, ctx, specs, table, feedback=False):
+    def __init__(self, ctx, specs, table, feedback=False, graded_hashes=None):
         self.ctx, self.specs, self.table, self.feedback = ctx, specs, table, feedback
         self.assignment = specs[0].assignment
         self.config = ctx.grading_config
+        self.graded_hashes = graded_hashes or {}  # {student: content hash of the work graded last}
 
     def autograded(self, student):
         return self.ctx.folder(self.ctx.dirs.autograded_directory, student, self.assignment)
@@ -186,8 +187,22 @@ class Recorder:
                 nbformat.write(nb, staged / f"{name}.ipynb")
         replace_dir(staged, dest)
 
-    def _write_gradebook(self, submission, spec, result):
+    def _reviews(self, spec, student):
+        """{written answer: needs_manual_grade} of the answers an instructor has graded already."""
+        with Gradebook(self.ctx.db_url, self.ctx.dirs.course_id) as gb:
+            try:
+                graded = gb.find_submission_notebook(spec.notebook, spec.assignment, student)
+            except MissingEntry:
+                return {}
+            return {g.name: bool(g.needs_manual_grade) for g in graded.grades if g.manual_score is not None}
+
+    def _write_gradebook(self, submission, spec, result, unchanged=False):
+        """Save the scores to nbgrader's gradebook; ({cell: points}, the written answers awaiting a
+        manual grade, the notebook's score). A
+        manual grade stays (nbgrader keeps it); when the work is what was graded before
+        (``unchanged``), its review flag stays too, where nbgrader would ask for it again."""
         student = submission.student
+        reviews = self._reviews(spec, student) if unchanged else {}
         timestamp = self.ctx.dirs.get_existing_timestamp(submission.folder) if submission.folder else None
         with Gradebook(self.ctx.db_url, self.ctx.dirs.course_id) as gb:
             gb.update_or_create_student(student)
@@ -207,10 +222,13 @@ class Recorder:
             for grade in graded.grades:
                 if grade.name not in present:  # deleted test cell or unreadable notebook: zero, not stale
                     grade.auto_score, grade.needs_manual_grade = 0.0, False
+                elif grade.name in reviews and grade.auto_score is None and grade.manual_score is not None:
+                    grade.needs_manual_grade = reviews[grade.name]
             gb.db.commit()
             points = {g.name: float(g.score) for g in graded.grades}
+            awaiting = {g.name for g in graded.grades if g.needs_manual_grade}
             score = float(graded.score) - float(graded.late_submission_penalty or 0.0)
-        return points, score
+        return points, awaiting, score
 
     def record(self, submission, results, chash):
         """Record one submission's results (one per notebook, as ``specs``); returns its row."""
@@ -224,8 +242,9 @@ class Recorder:
             if ran and result.status not in RETRIED:
                 with warnings.catch_warnings():  # nbgrader's own session warnings, harmless and noisy
                     warnings.simplefilter("ignore", SAWarning)
-                    points, part_score = self._write_gradebook(submission, spec, result)
-                part = cell_outcomes(result.notebook, spec, points)
+                    points, awaiting, part_score = self._write_gradebook(
+                        submission, spec, result, unchanged=self.graded_hashes.get(submission.student) == chash)
+                part = cell_outcomes(result.notebook, spec, points, awaiting)
             if several:
                 part = [dataclasses.replace(c, name=f"{spec.notebook}/{c.name}", notebook=spec.notebook) for c in part]
             cells += part
