@@ -152,6 +152,15 @@ def _part_row(row, notebook, notebooks):
                 max_score=sum(c["max_points"] for c in cells))
 
 
+def _reviews(gb, spec, student):
+    """{written answer: needs_manual_grade} of the answers an instructor has graded already."""
+    try:
+        graded = gb.find_submission_notebook(spec.notebook, spec.assignment, student)
+    except MissingEntry:
+        return {}
+    return {g.name: bool(g.needs_manual_grade) for g in graded.grades if g.manual_score is not None}
+
+
 class Recorder:
     """Writes each result, in this process only: autograded files, nbgrader's gradebook
     (student, submission, nbgrader's SaveAutoGrades and AssignLatePenalties), feedback, and
@@ -187,24 +196,15 @@ class Recorder:
                 nbformat.write(nb, staged / f"{name}.ipynb")
         replace_dir(staged, dest)
 
-    def _reviews(self, spec, student):
-        """{written answer: needs_manual_grade} of the answers an instructor has graded already."""
-        with Gradebook(self.ctx.db_url, self.ctx.dirs.course_id) as gb:
-            try:
-                graded = gb.find_submission_notebook(spec.notebook, spec.assignment, student)
-            except MissingEntry:
-                return {}
-            return {g.name: bool(g.needs_manual_grade) for g in graded.grades if g.manual_score is not None}
-
     def _write_gradebook(self, submission, spec, result, unchanged=False):
         """Save the scores to nbgrader's gradebook; ({cell: points}, the written answers awaiting a
-        manual grade, the notebook's score). A
-        manual grade stays (nbgrader keeps it); when the work is what was graded before
-        (``unchanged``), its review flag stays too, where nbgrader would ask for it again."""
+        manual grade, the notebook's score). A manual grade stays (nbgrader keeps it); when the work
+        is what was graded before (``unchanged``), its review flag stays too, where nbgrader would
+        ask for it again."""
         student = submission.student
-        reviews = self._reviews(spec, student) if unchanged else {}
         timestamp = self.ctx.dirs.get_existing_timestamp(submission.folder) if submission.folder else None
         with Gradebook(self.ctx.db_url, self.ctx.dirs.course_id) as gb:
+            reviews = _reviews(gb, spec, student) if unchanged else {}
             gb.update_or_create_student(student)
             if timestamp:
                 gb.update_or_create_submission(spec.assignment, student, timestamp=timestamp)
