@@ -47,7 +47,7 @@ def atomic_pickle(obj, path):
 
 def _named_rule(name):
     if name not in RULES:
-        raise ValueError(f"update_rule must be 'sgd', 'sgd_momentum', 'rmsprop', 'adam' or a function, got {name!r}")
+        raise ValueError(f"update_rule must be one of {', '.join(map(repr, RULES))} or a function, got {name!r}")
     try:
         from .scratch import optim
     except ImportError:  # the student package: the rules are the exercises' to write

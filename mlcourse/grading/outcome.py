@@ -17,6 +17,7 @@ STOPPED = "KernelStopped"
 STATUSES = ("missing", "invalid", "wrong-assignment", "error", "timeout", "cpu-limit", "memory-limit",
             "process-limit", "output-limit", "kernel-died", "modified", "graded")
 RETRIED = {"error"}
+AWAITING = "needs a manual grade"  # the message of a written answer nobody has graded yet
 TRUST_JUDGED = "judged"        # test cells judged in the grader's process (judge.py)
 TRUST_IN_KERNEL = "in-kernel"  # test cells run in the student's kernel: nbgrader's own trust
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -120,7 +121,7 @@ def cell_outcomes(nb, spec, points=None, awaiting=None):
         got = float(points[name]) if points and name in points else float(auto or 0.0)
         if auto is None:
             done = awaiting is not None and name not in awaiting
-            out.append(CellOutcome(name, got, max_points, "manual", "graded by hand" if done else "needs a manual grade"))
+            out.append(CellOutcome(name, got, max_points, "manual", "graded by hand" if done else AWAITING))
             continue
         error = next((o for o in cell.get("outputs", []) if o.output_type == "error"), None)
         stderr = next((o for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == "stderr"), None)

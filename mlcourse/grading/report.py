@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import atomic_open
-from .outcome import STATUSES, TRUST_IN_KERNEL, TRUST_JUDGED
+from .outcome import AWAITING, STATUSES, TRUST_IN_KERNEL, TRUST_JUDGED
 
 
 CSV_FIELDS = ["student", "score", "max_score", "status", "reason", "similar_to", "trust"]
@@ -57,7 +57,7 @@ def summary(assignment, rows, ran, skipped, ignored, csv_paths, flags=(), bins=5
         hist = Counter(min(max(int(r["score"] / top * bins), 0), bins - 1) for r in rows)  # late penalties can go below 0
         lines += ["", f"  score (of {top:g})"]
         lines += [f"  {edges[k]:5.1f} - {edges[k + 1]:5.1f}  {'#' * hist[k]} {hist[k]}" for k in range(bins)]
-    waiting = sum(c["outcome"] == "manual" and c["message"] == "needs a manual grade"
+    waiting = sum(c["outcome"] == "manual" and c["message"] == AWAITING
                   for r in rows for c in json.loads(r["cells"]))
     if waiting:
         lines += ["", f"  written answers awaiting a manual grade: {waiting} (grade them in nbgrader's formgrader; "
