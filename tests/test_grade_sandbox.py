@@ -230,7 +230,7 @@ for top in sys.argv[2:] or ["/"]:
             continue
         for name in files:
             path = os.path.join(folder, name)
-            if "scratch" in path.split(os.sep) or name.startswith(("conv.py", "layers.py", "nets.py", "solver.py")) \\
+            if "scratch" in path.split(os.sep) or name.startswith(("conv.py", "layers.py", "nets.py")) \\
                     and "mlcourse" in path:
                 names.append(path)
             if not name.endswith(SUFFIXES) and "mlcourse" not in path and not folder.startswith(RUN):
