@@ -1,5 +1,6 @@
 """A throw-away nbgrader course for tests: release an assignment, submit notebooks for
 made-up students, autograde them with the real nbgrader CLI, and read back per-cell scores."""
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -90,6 +91,22 @@ def graded_cases(course):
               for i, m in enumerate(wrong_answers(course.assignment))]
     return [(label, student, nb, {cell: 0.0 if cell in loses else p for cell, p in points.items()})
             for label, student, nb, loses in cases]
+
+
+def assert_visible_tests_catch_most_mistakes(course, cases, rows):
+    """At least 90% of the wrong implementations among ``cases`` (those of graded_cases: mistakes that
+    lose points, other than in conceptual checks) fail a visible test in the graded ``rows``
+    ({student: report row})."""
+    conceptual = {c.metadata["nbgrader"]["grade_id"] for c in course.solution.cells
+                  if c.metadata.get("nbgrader", {}).get("grade") and "check_answer_form(" in c.source}
+    full = cases[0][3]
+    lost = {student: {cell for cell, p in expected.items() if p < full[cell]} for _, student, _, expected in cases}
+    wrong = [(label, student) for label, student, _, _ in cases
+             if student.startswith("mistake") and lost[student] and not lost[student] <= conceptual]
+    unseen = [label for label, student in wrong
+              if not any(c["where"] == "visible" for c in json.loads(rows[student]["cells"]) if c["outcome"] == "failed")]
+    assert len(unseen) <= 0.1 * len(wrong), \
+        f"{len(unseen)} of {len(wrong)} wrong implementations pass every visible test: {unseen}"
 
 
 def apply_mistake(nb, mistake):

@@ -21,7 +21,7 @@ from mlcourse.grading.grader import Grader
 from mlcourse.grading.sandbox import Limits
 from mlcourse.grading.spec import AssignmentSpec
 from mlcourse.release import tool_env
-from tests.course import ROOT, SANDBOX_GRADING, apply_mistake, graded_cases, independent_solutions, write_zip, wrong_answers
+from tests.course import ROOT, SANDBOX_GRADING, apply_mistake, assert_visible_tests_catch_most_mistakes, graded_cases, independent_solutions, write_zip, wrong_answers
 from tests.svm_course import A, Clone, base, gradebook_scores, prepend  # noqa: F401 (base: fixture)
 
 pytestmark = [
@@ -63,6 +63,7 @@ def test_scores_match_sequential_nbgrader(base, tmp_path):
         assert rows[student]["score"] == sum(cells.values())
         assert {c["name"]: c["points"] for c in json.loads(rows[student]["cells"])} == cells
     assert rows["solution"]["status"] == "graded" and rows["solution"]["reason"] == ""
+    assert_visible_tests_catch_most_mistakes(course, cases, rows)
     lines = (tmp_path / "grades.csv").read_text().splitlines()
     assert lines[0] == "student,score,max_score,status,reason,similar_to,trust" and len(lines) == len(notebooks) + 1
     assert all(line.endswith(",judged") for line in lines[1:]) and "test cells judged in the grader's" in report.text

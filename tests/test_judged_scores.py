@@ -1,7 +1,7 @@
 """Every assignment graded by ``mlcourse grade``, its test cells judged outside the student's
-kernel: the solution, the released notebook and every realistic mistake score exactly what
-plain nbgrader gives them (the expectations of ``graded_cases``, which
-test_exercises.py::test_autograde_scores checks with nbgrader). 02_svm is graded this way in
+kernel: the solution, the released notebook and every realistic mistake score the expectations
+of ``graded_cases`` (which test_exercises.py::test_autograde_scores checks with plain nbgrader for
+the solution and the released notebook). 02_svm's are checked against sequential nbgrader in
 test_grade_batch.py::test_scores_match_sequential_nbgrader."""
 import json
 import os
@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from tests.course import SANDBOX_GRADING, Course, graded_cases, write_zip
+from tests.course import SANDBOX_GRADING, Course, assert_visible_tests_catch_most_mistakes, graded_cases, write_zip
 from mlcourse.grading import grade_class
 from mlcourse.release import assignments
 
@@ -38,3 +38,5 @@ def test_judged_scores_are_nbgraders(assignment, tmp_path):
             failures.append(f"{label}: expected {expected}, got {got} ({rows[student]['status']}: "
                             f"{rows[student]['reason'][:300]})")
     assert not failures, "\n".join(failures)
+
+    assert_visible_tests_catch_most_mistakes(course, cases, rows)
