@@ -22,6 +22,19 @@ from ..course import LANGUAGES, Course
 from ..errors import BadInput, SetupError
 
 
+# what nbgrader leaves in an answer cell (nbgrader_config.py), and its words in each other edition
+STUBS = {"en": {"markdown": "YOUR ANSWER HERE", "code": "# YOUR CODE HERE"},
+         "zh_CN": {"markdown": "在这里写下你的回答。", "code": "# 在这里写你的代码"}}
+
+
+def _translate_stubs(nb, language):
+    """Put ``language``'s words in the answer cells nbgrader cleared in English."""
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            english, own = STUBS["en"][cell.cell_type], STUBS[language][cell.cell_type]
+            cell.source = own if cell.source == english else cell.source.replace(english, own)
+
+
 def assignments(root=None):
     """Names of the assignments of the course at ``root`` (default: found from the current
     folder): the folders of its source directory (solutions/) holding ``<name>.ipynb``, sorted."""
@@ -78,6 +91,7 @@ def generate(assignment, dest, root=None, language="en"):
             if grader is not None:
                 if grader.get("language", "en") != "en":
                     nb.metadata["mlcourse"] = {"language": grader["language"]}
+                    _translate_stubs(nb, grader["language"])
                 nbformat.write(nb, path)
         keep_edits(fresh, dest, root / "backups")
         _replace_folder(fresh, dest)
