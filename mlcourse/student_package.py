@@ -16,7 +16,7 @@ STUDENT_MODULES = ("__init__.py", "atomic.py", "checks.py", "data.py", "errors.p
                    "grading/__init__.py", "grading/asserts.py", "grading/language.py", "grading/zh_CN.py", "grading/wire.py",
                    "cli/__init__.py", "cli/check.py")
 DISTRIBUTION = "mlcourse_student"
-# what the student modules and the released notebooks import; torch only for 06_architectures
+# what the student modules and the released notebooks import; torch only for the exercises on PyTorch
 REQUIRES = ("numpy>=1.24,<3", "matplotlib>=3.7,<4", "scikit-learn>=1.3,<2", "tqdm>=4.60", 'torch>=2.1; extra == "torch"')
 EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same sources make the same wheel
 

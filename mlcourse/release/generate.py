@@ -7,6 +7,7 @@ import filecmp
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -157,7 +158,7 @@ BUNDLE_README = """# {course} exercises
 Install the course package (once, in the Python environment you run the notebooks in):
 
     pip install {wheel}
-    pip install "{wheel}[torch]"   # for 06_architectures, which uses PyTorch
+    pip install "{wheel}[torch]"   # for {torch_users}, which use PyTorch
 
 Then open each assignment's notebook, fill in the cells that say `raise NotImplementedError()`
 and run the test cell under each: a failing test says what is wrong. Hand in the notebook.
@@ -166,6 +167,11 @@ The Chinese notebooks, where the bundle has them, are in `zh_CN/`; hand in eithe
 中文版笔记本（如果有）在 `zh_CN/` 文件夹里：补全写着 `raise NotImplementedError()` 的单元格，
 运行每个函数下面的测试单元格（测试不通过时会说明哪里不对），然后提交笔记本。中英文版任选其一提交即可。
 """
+
+
+def _imports_torch(path):
+    return any(re.search(r"^\s*(import|from) torch\b", c.source, re.M)
+               for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
 
 
 def write_bundle(dest, names, root=None, languages=LANGUAGES):
@@ -187,7 +193,9 @@ def write_bundle(dest, names, root=None, languages=LANGUAGES):
                                 staged / ("" if language == "en" else language) / name,
                                 ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         wheel = build_wheel(staged)
-        (staged / "README.md").write_text(BUNDLE_README.format(course="mlcourse", wheel=wheel.name))
+        torch_users = [n for n in names if _imports_torch(staged / n / f"{n}.ipynb")]
+        (staged / "README.md").write_text(BUNDLE_README.format(course="mlcourse", wheel=wheel.name,
+                                                               torch_users=" and ".join(torch_users) or "none of these"))
         (staged / BUNDLE_MARK).write_text("written by `mlcourse release --bundle`\n")
         dest.parent.mkdir(parents=True, exist_ok=True)
         _replace_folder(staged, dest)
