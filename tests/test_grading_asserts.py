@@ -135,3 +135,46 @@ def test_assert_equal_shows_numpy_values_as_plain_python():
         assert_equal("keys of grads", np.array(["W1", "b2"]), ["W1", "b1"])
     with pytest.raises(AssertionError, match=r"^count: expected 4, got 3$"):
         assert_equal("count", np.int64(3), 4)
+
+
+def test_conceptual_answers_are_checked_for_form_visibly_and_for_value_without_giving_it_away():
+    from mlcourse.grading import assert_answer, check_answer_form
+
+    for value, form in [(3, "integer"), (np.int64(3), "integer"), (2.5, "number"), ("b", ("a", "b"))]:
+        assert check_answer_form("q", value, form) is None
+    for value, form, words in [(3.0, "integer", "whole number"), (True, "number", "finite number"),
+                               (float("nan"), "number", "finite number"), ("e", ("a", "b"), "one of 'a', 'b'")]:
+        with pytest.raises(AssertionError, match=words):
+            check_answer_form("q", value, form)
+    assert assert_answer("q", np.float64(0.96), 0.96, rel_tol=1e-6) is None and assert_answer("q", "b", "b") is None
+
+    class AlwaysEqual(str):
+        def __eq__(self, other):
+            return True
+        __hash__ = str.__hash__
+
+    class Near(float):
+        def __sub__(self, other):
+            return 0.0
+    for wrong, expected in [("a", "b"), (AlwaysEqual("a"), "b"), (7, 128), (Near(7.0), 128), (True, 1), ("128", 128)]:
+        with pytest.raises(AssertionError, match="is not the right answer") as caught:
+            assert_answer("q", wrong, expected)
+        assert repr(expected) not in str(caught.value).replace(repr(wrong), "")
+
+
+def test_assert_not_using_names_the_forbidden_call_and_refuses_code_without_source():
+    from mlcourse.grading import assert_not_using
+
+    def allowed(x):
+        return x.unfold(2, 3, 1) @ x
+
+    def forbidden(x, w):
+        import torch.nn.functional as F
+        return F.conv2d(x, w)
+    assert assert_not_using("conv", allowed, ["conv2d", "backward"]) is None
+    with pytest.raises(IntegrityError, match="uses conv2d, which this exercise does not allow"):
+        assert_not_using("conv", forbidden, ["conv2d", "backward"])
+    namespace = {}
+    exec(compile("def hidden(x):\n    return x.conv2d()\n", "<built>", "exec"), namespace)
+    with pytest.raises(IntegrityError, match="source cannot be read"):
+        assert_not_using("conv", namespace["hidden"], ["conv2d"])

@@ -133,13 +133,13 @@ def check_answer_form(name, value, form):
 
 def assert_answer(name, actual, expected, rel_tol=0.0):
     """A conceptual answer must be ``expected`` (a choice, or a number to relative error
-    ``rel_tol``); the message does not give the right answer away."""
+    ``rel_tol``); only a plain str, int or float counts (a subclass could redefine ``==``), and
+    the message does not give the right answer away."""
     actual = _plain(actual)
     if isinstance(expected, str):
-        right = actual == expected
+        right = type(actual) is str and str.__eq__(actual, expected)
     else:
-        right = isinstance(actual, (int, float)) and not isinstance(actual, bool) and \
-            abs(actual - expected) <= rel_tol * abs(expected)
+        right = type(actual) in (int, float) and abs(float(actual) - expected) <= rel_tol * abs(expected)
     if not right:
         raise AssertionError(say("{name}: {value!r} is not the right answer", name=name, value=actual))
 
@@ -264,7 +264,11 @@ ALLOWED_HELPERS = {"rel_error"}
 def assert_not_using(name, func, forbidden):
     """``func``'s source must not call or read any of the names in ``forbidden`` (``conv2d``,
     ``backward``...): what a source check can tell of the operations an exercise rules out."""
-    used = sorted((_called_names(func) or set()) & set(forbidden))
+    called = _called_names(func)
+    if called is None:
+        raise IntegrityError(say("{name}: its source cannot be read, so the operations it uses cannot be checked. "
+                                 "Define it with def in its answer cell; this cell scores 0 otherwise.", name=name))
+    used = sorted(called & set(forbidden))
     if used:
         raise IntegrityError(say("{name} uses {names}, which this exercise does not allow. Write it with the "
                                  "allowed operations; this cell scores 0 otherwise.", name=name, names=", ".join(used)))

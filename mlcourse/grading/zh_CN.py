@@ -53,6 +53,9 @@ MESSAGES = {
     "{name} uses {names}, which this exercise does not allow. Write it with the allowed operations; this cell "
     "scores 0 otherwise.": "{name} 用到了 {names}，本练习不允许使用。请只用允许的运算来写；否则本单元格得 0 分。",
     "{name}: {value!r} is not the right answer": "{name}：{value!r} 不是正确答案",
+    "{name}: its source cannot be read, so the operations it uses cannot be checked. Define it with def in its "
+    "answer cell; this cell scores 0 otherwise.":
+        "{name}：读不到它的源代码，因而无法检查它用到的运算。请在答案单元格里用 def 定义它；否则本单元格得 0 分。",
     # mlcourse.grading.judge
     "{name} cannot be checked: the notebook builds or rebinds names at run time ({how}); graded functions must "
     "be plain definitions":
