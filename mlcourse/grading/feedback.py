@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 from nbgrader import utils
 
 from .language import notebook_language, say, speaking
-from .outcome import NOT_RUN, STOPPED
+from .outcome import NOT_RUN, STOPPED, UNANSWERED
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -55,6 +55,8 @@ def _results(outcome, has_hidden):
         return "missing", say("this test cell was not in your notebook"), ""
     if kind == "manual":
         return "graded by hand", "", ""
+    if message == UNANSWERED:
+        return "failed", say("no answer written"), ""
     if kind == "not-run":
         return "not run", message.split(": ", 1)[-1], "not run" if has_hidden else ""
     if where == "hidden":

@@ -18,6 +18,7 @@ STATUSES = ("missing", "invalid", "wrong-assignment", "error", "timeout", "cpu-l
             "process-limit", "output-limit", "kernel-died", "modified", "graded")
 RETRIED = {"error"}
 AWAITING = "needs a manual grade"  # the message of a written answer nobody has graded yet
+UNANSWERED = "no answer written"  # a written answer left as released, which nbgrader scores 0
 TRUST_JUDGED = "judged"        # test cells judged in the grader's process (judge.py)
 TRUST_IN_KERNEL = "in-kernel"  # test cells run in the student's kernel: nbgrader's own trust
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -123,6 +124,9 @@ def cell_outcomes(nb, spec, points=None, awaiting=None):
             done = awaiting is not None and name not in awaiting
             out.append(CellOutcome(name, got, max_points, "manual", "graded by hand" if done else AWAITING))
             continue
+        if cell.cell_type == "markdown":
+            out.append(CellOutcome(name, got, max_points, "failed", UNANSWERED))
+            continue
         error = next((o for o in cell.get("outputs", []) if o.output_type == "error"), None)
         stderr = next((o for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == "stderr"), None)
         if error is not None:
@@ -165,7 +169,7 @@ def decide(nb, cells, notes, executor):
     else:
         status = "modified" if notes else "graded"
     lost = [f"{c.name} {c.outcome}" + (f" ({c.message.split(':')[0]})" if c.message and c.outcome == "failed" else "")
-            for c in cells if c.points < c.max_points and c.outcome != "missing"]
+            for c in cells if c.points < c.max_points and c.outcome not in ("missing", "manual")]  # manual: awaiting a person
     if lost:
         problems.append("lost points: " + ", ".join(lost))
     return status, "; ".join(notes + problems)

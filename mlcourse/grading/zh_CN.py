@@ -83,4 +83,5 @@ MESSAGES = {
     "not run": "未运行",
     "missing": "缺失",
     "graded by hand": "人工评分",
+    "no answer written": "没有写回答",
 }
