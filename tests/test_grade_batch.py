@@ -42,8 +42,10 @@ def test_scores_match_sequential_nbgrader(base, tmp_path):
     notebooks = {student: nb for _, student, nb, _ in cases}
     expected = {student: points for _, student, _, points in cases}
     independent = independent_solutions(course.released)
-    for student, nb in independent.items():  # full marks, and no copies
-        notebooks[student], expected[student] = nb, expected["solution"]
+    for student, nb in independent.items():  # full marks on the functions they wrote, and no copies
+        notebooks[student] = nb
+        expected[student] = {c: expected["released" if c.startswith("test_answer_") else "solution"][c]
+                             for c in expected["solution"]}
     chinese = {"zh_solution": (nbformat.read(course.path / "zh_CN" / "solutions" / A / f"{A}.ipynb", 4), "solution"),
                "zh_released": (nbformat.read(ROOT / "zh_CN" / "exercises" / A / f"{A}.ipynb", 4), "released")}
     chinese["zh_mistake00"] = (apply_mistake(chinese["zh_solution"][0], wrong_answers(A)[0]), "mistake00")
@@ -55,8 +57,9 @@ def test_scores_match_sequential_nbgrader(base, tmp_path):
                          workers=2, db=ours, output=tmp_path / "grades.csv", progress=False, feedback=True)
     assert gradebook_scores(ours, notebooks) == expected
     feedback = {s: (course.path / "feedback" / s / A / f"{A}.html").read_text() for s in ("mistake00", "zh_mistake00")}
-    assert "Score: 5 / 8" in feedback["mistake00"] and "entries differ" in feedback["mistake00"]
-    assert "得分：5 / 8" in feedback["zh_mistake00"] and "个元素中有" in feedback["zh_mistake00"], feedback["zh_mistake00"]
+    score = f"{sum(expected['mistake00'].values()):g} / {sum(course.max_points().values()):g}"
+    assert f"Score: {score}" in feedback["mistake00"] and "entries differ" in feedback["mistake00"]
+    assert f"得分：{score}" in feedback["zh_mistake00"] and "个元素中有" in feedback["zh_mistake00"], feedback["zh_mistake00"]
     assert "书中算例" in feedback["zh_mistake00"] and "entries differ" not in feedback["zh_mistake00"]
     rows = {r["student"]: r for r in report.rows}
     for student, cells in expected.items():
@@ -70,15 +73,15 @@ def test_scores_match_sequential_nbgrader(base, tmp_path):
     flagged = {f.student for f in report.flags}
     assert "the answer key" in {f.other for f in report.flags if f.student == "solution"}
     assert flagged.isdisjoint(independent) and "released" not in flagged
-    assert "near-copies in the answer cells" in report.text and "solution,8.0,8.0,graded,," not in lines
-    assert len((tmp_path / "grades_cells.csv").read_text().splitlines()) == 3 * len(notebooks) + 1
+    assert "near-copies in the answer cells" in report.text and "solution,10.0,14.0,graded,," not in lines
+    assert len((tmp_path / "grades_cells.csv").read_text().splitlines()) == len(course.max_points()) * len(notebooks) + 1
 
     upload = tmp_path / "upload"
     upload.mkdir()
     nbformat.write(notebooks["mistake00"], upload / "mistake00.ipynb")
     one = autograde(upload / "mistake00.ipynb", A, course=course.path, db=ours)
     assert {c.name: c.points for c in one.cells} == expected["mistake00"]
-    assert (one.score, one.max_score) == (sum(expected["mistake00"].values()), 8.0)
+    assert (one.score, one.max_score) == (sum(expected["mistake00"].values()), 14.0)
 
 
 def descendants(pid):
@@ -142,7 +145,7 @@ def test_killed_run_resumes_with_every_grade_once(base, tmp_path):
                                     "ON student.id = submitted_assignment.student_id GROUP BY student.id"))
         grades = db.execute("SELECT COUNT(*) FROM grade").fetchone()[0]
     assert per_student == submitted == {s: 1 for s in notebooks}
-    assert grades == 3 * len(notebooks)
+    assert grades == len(course.max_points()) * len(notebooks)
     assert gradebook_scores(course.db, notebooks) == notebooks
     assert not list((course.path / "autograded").glob("*/.*partial*")), "half-written results were left behind"
     assert not [d for d in Path("/tmp").glob("mlg-*") if d.stat().st_uid != 0], "run folders of killed workers remain"
@@ -155,14 +158,16 @@ def test_api_grades_one_notebook_and_records_nothing(base, tmp_path):
     calls_reference = next(m for m in wrong_answers(A) if m["name"] == "vectorized loss calls the reference")
     nbformat.write(apply_mistake(course.solution, calls_reference), path)
     result = autograde(path, A, course=course.path, timeout=60)
-    assert (result.student, result.status, result.score, result.max_score) == ("ann", "graded", 5.0, 8.0)
+    assert (result.student, result.status, result.score, result.max_score) == ("ann", "graded", 7.0, 14.0)
     assert [(c.name, c.points, c.outcome) for c in result.cells] == [
-        ("test_svm_loss_naive", 3.0, "passed"), ("test_svm_loss_vectorized", 0.0, "failed"),
-        ("test_sgd_step", 2.0, "passed")]
-    assert result.cells[1].where == "visible" and "lost points: test_svm_loss_vectorized" in result.reason
+        ("test_svm_loss_naive", 3.0, "passed"), ("test_answer_correct_score_gradient", 1.0, "passed"),
+        ("written_kinks", 0.0, "manual"), ("test_svm_loss_vectorized", 0.0, "failed"), ("test_sgd_step", 2.0, "passed"),
+        ("test_answer_svm_initial_loss", 1.0, "passed"), ("written_margin", 0.0, "manual")]
+    assert result.cells[3].where == "visible" and result.reason.startswith("lost points: test_svm_loss_vectorized failed")
+    assert "written" not in result.reason, "a written answer awaiting its grade is not a lost point"
     # the visible integrity check reports it before the kernel is asked to call the reference (which the
     # sandbox does not hold: test_judge.py's helper-calls-reference gets "No module named 'mlcourse.scratch'")
-    assert "svm_loss_vectorized uses the mlcourse package" in result.cells[1].message
+    assert "svm_loss_vectorized uses the mlcourse package" in result.cells[3].message
     assert not (course.path / "gradebook.db").exists() and not (course.path / "autograded").exists()
 
 
@@ -174,7 +179,7 @@ def test_cpu_time_limit_stops_a_notebook(base):
         result = grader.grade(nbformat.writes(spinning).encode(), "spinner")
     finally:
         grader.close()
-    assert (result.status, result.score) == ("cpu-limit", 6.0)
+    assert (result.status, result.score) == ("cpu-limit", 7.0)
     assert "CPU-time limit of 8 s reached in cell test_sgd_step" in result.reason
 
 
@@ -190,7 +195,7 @@ def test_memory_kept_by_a_global_stops_the_kernel(base):
     finally:
         grader.close()
     assert (result.status, result.score) == ("memory-limit", 0.0)
-    assert [c.outcome for c in result.cells] == ["failed", "not-run", "not-run"]
+    assert [c.outcome for c in result.cells] == ["failed", "not-run", "manual", "not-run", "not-run", "not-run", "manual"]
     for words in ["ran out of memory (limit 512 MB per process) in cell test_svm_loss_naive", "still held",
                   "a global", "the kernel was stopped; later cells were not run"]:
         assert words in result.reason, (words, result.reason)

@@ -157,23 +157,24 @@ def leaker(sol):
 
 
 # student: (status, score, words the reason must hold)
-EXPECTED = {
-    "correct": ("graded", 8, []), "warns": ("graded", 8, []), "newids": ("graded", 8, []),
-    "loop": ("timeout", 6, ["time limit of 20 s reached in cell test_sgd_step"]),
-    "membomb": ("memory-limit", 5, ["out of memory", "512 MB"]),
-    "forkbomb": ("process-limit", 5, ["too many processes"]),
-    "dies": ("kernel-died", 6, ["the kernel exited (exit code 3) in cell test_sgd_step"]),
+EXPECTED = {  # of 14 points: 10 auto-graded, 4 in two written answers that no one has graded yet
+    "correct": ("graded", 10, []), "warns": ("graded", 10, []), "newids": ("graded", 10, []),
+    "loop": ("timeout", 7, ["time limit of 20 s reached in cell test_sgd_step"]),
+    "membomb": ("memory-limit", 7, ["out of memory", "512 MB"]),
+    "forkbomb": ("process-limit", 7, ["too many processes"]),
+    "dies": ("kernel-died", 7, ["the kernel exited (exit code 3) in cell test_sgd_step"]),
     "shouts": ("output-limit", 0, ["printed more than 32 MB in cell test_svm_loss_naive"]),
-    "syntax": ("graded", 5, ["SyntaxError", "answer cell svm_loss_naive"]),
-    "deleted": ("modified", 6, ["test cell test_sgd_step was deleted"]),
-    "duplicated": ("modified", 8, ["test_svm_loss_naive appears 2 times"]),
-    "reordered": ("modified", 6, ["out of order: test_sgd_step comes before sgd_step"]),
-    "edited": ("modified", 5, ["test cell test_svm_loss_vectorized was edited; the original was restored"]),
-    "renamed": ("modified", 6, ["'my_test' is not in 02_svm", "test_sgd_step was deleted"]),
+    "syntax": ("graded", 7, ["SyntaxError", "answer cell svm_loss_naive"]),
+    "deleted": ("modified", 8, ["test cell test_sgd_step was deleted"]),
+    "duplicated": ("modified", 10, ["test_svm_loss_naive appears 2 times"]),
+    "reordered": ("modified", 8, ["out of order: test_sgd_step comes before sgd_step"]),
+    "edited": ("modified", 7, ["test cell test_svm_loss_vectorized was edited; the original was restored"]),
+    "renamed": ("modified", 8, ["'my_test' is not in 02_svm", "test_sgd_step was deleted"]),
     "otherwork": ("wrong-assignment", 0, ["none of the cells of 02_svm"]),
     "corrupt": ("invalid", 0, ["invalid JSON"]), "empty": ("invalid", 0, ["empty"]),
     "nothing": ("missing", 0, ["no notebook submitted"]),
-    "spy": ("graded", 8, []), "leaker": ("graded", 0, ["test_svm_loss_naive failed (IntegrityError)"]),  # it reads frames' f_locals
+    "spy": ("graded", 10, []),  # the leaker reads frames' f_locals; its conceptual answers are plain values
+    "leaker": ("graded", 2, ["test_svm_loss_naive failed (IntegrityError)"]),
 }
 
 
@@ -251,7 +252,7 @@ def check_hostile_class(course, tmp_path, listener, submissions, writes):
         for line in secret:
             assert line not in text and line not in html.unescape(text), f"{page}: shows hidden test line {line!r}"
     correct = (course.path / "feedback" / "correct" / A / f"{A}.html").read_text()
-    assert "Score: 8 / 8" in correct and "Hidden tests: <span class='passed'>passed</span>" in correct
+    assert "Score: 10 / 14" in correct and "Hidden tests: <span class='passed'>passed</span>" in correct
 
     again = grade_class(A, course=course.path, workers=2, timeout=20, memory=512, progress=False)
     assert (again.ran, again.skipped) == (0, len(EXPECTED)), "unchanged submissions must not run again"

@@ -117,7 +117,8 @@ def test_every_attack_scores_what_the_blank_notebook_scores(graded):
     for student, row in graded.items():
         if not student.startswith(("solution", "benign")):
             cells = json.loads(row["cells"])
-            assert all(c["outcome"] in ("failed", "not-run") and c["message"] for c in cells), (student, cells)
+            assert all(c["outcome"] in ("failed", "not-run") and c["message"] for c in cells
+                       if c["outcome"] != "manual"), (student, cells)  # manual: a written answer, read by a person
             assert "lost points" in row["reason"], (student, row["reason"])
 
 
@@ -134,4 +135,5 @@ def test_the_reference_is_out_of_reach_and_replies_are_checked(graded):
 
 def test_correct_solution_using_the_same_apis_keeps_full_marks(graded):
     for student in ("solution", "benign"):
-        assert (graded[student]["score"], graded[student]["status"]) == (8.0, "graded"), graded[student]["reason"]
+        # the auto-graded 10 of 14 points; the two written answers await a person
+        assert (graded[student]["score"], graded[student]["status"]) == (10.0, "graded"), graded[student]["reason"]
