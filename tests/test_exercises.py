@@ -1,15 +1,17 @@
 """Exercises end to end with the real nbgrader CLI: released copies match a fresh generation
-and hold nothing of the answer key; solutions score full marks, the released notebooks 0, and
-each realistic mistake loses exactly the points of the cells meant to catch it."""
+and hold nothing of the answer key; under plain nbgrader the solutions score full marks and the
+released notebooks 0. That each realistic mistake loses exactly its cells is checked where the
+course grades, by ``mlcourse grade`` (test_judged_scores.py, test_grade_batch.py)."""
 import json
 import re
 
 import nbformat
 import pytest
+import yaml
 
 from tests.course import Course, graded_cases
 from mlcourse.course import LANGUAGES
-from mlcourse.release import RECORD, assignments, differences, generate, released_checksums
+from mlcourse.release import RECORD, STUBS, assignments, differences, generate, released_checksums
 
 ASSIGNMENTS = assignments()
 KEY_MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
@@ -39,17 +41,33 @@ def test_released_copy_holds_no_answer_key(assignment, language, root):
     nb = nbformat.read(released / f"{assignment}.ipynb", as_version=4)
     stubs = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert stubs and all("raise NotImplementedError" in c.source for c in stubs if c.cell_type == "code")
-    assert all(c.source == "YOUR ANSWER HERE" for c in stubs if c.cell_type == "markdown"), \
+    assert all(c.source == STUBS[language]["markdown"] for c in stubs if c.cell_type == "markdown"), \
         "a written answer is released blank, its model answer and rubric left out"
     assert nb.metadata.get("mlcourse", {}) == ({} if language == "en" else {"language": language}), \
         "a released notebook keeps only its language of the grader's metadata"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_book_lists_every_assignment(language, root):
+    """The toc's exercise part lists every assignment in order, and the front page and some
+    chapter's Exercises section each link it."""
+    edition = root / ("" if language == "en" else language)
+    toc = yaml.safe_load((edition / "_toc.yml").read_text())
+    listed = [e["file"] for part in toc["parts"] for e in part["chapters"] if e["file"].startswith("exercises/")]
+    assert listed == [f"exercises/{a}/{a}" for a in ASSIGNMENTS], f"{edition / '_toc.yml'} lists {listed}"
+    front = (edition / "book" / "index.md").read_text()
+    chapters = "".join(p.read_text() for p in (edition / "book").glob("*.md") if p.name != "index.md")
+    for a in ASSIGNMENTS:
+        link = f"{{doc}}`../exercises/{a}/{a}`"
+        assert link in front, f"{edition / 'book' / 'index.md'} does not link the exercise {a}"
+        assert link in chapters, f"no chapter of {edition / 'book'} links the exercise {a} in its Exercises section"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_autograde_scores(assignment, tmp_path):
     course = Course(tmp_path, assignment)
-    cases = graded_cases(course)
+    cases = [case for case in graded_cases(course) if case[1] in ("solution", "released")]
     for _, student, nb, _ in cases:
         course.submit(student, nb)
     course.autograde()
