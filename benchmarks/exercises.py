@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.course import Course  # noqa: E402  (a throw-away nbgrader course)
+from tests.course import Course, auto_points  # noqa: E402  (a throw-away nbgrader course)
 
 from mlcourse.grading import autograde  # noqa: E402
 from mlcourse.release import assignments  # noqa: E402
@@ -38,7 +38,7 @@ def grade_seconds(assignment, source):
     """(wall seconds, auto points scored, auto points possible) of grading ``source`` as one submission."""
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
         course = Course(Path(tmp), assignment)
-        auto = sum(p for cell, p in course.max_points().items() if cell not in course.written_answers())
+        auto = sum(auto_points(course.solution).values())
         start = time.perf_counter()
         result = autograde(source, assignment, course=course.path)
         return time.perf_counter() - start, result.score, auto

@@ -48,13 +48,13 @@ class Course:
 
     def max_points(self):
         """{test cell id: points} from the source notebook."""
-        return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
-                for c in self.solution.cells if c.metadata.get("nbgrader", {}).get("grade")}
+        return cell_points(self.solution)
 
     def written_answers(self):
-        """Ids of the written answers: markdown cells an instructor grades by hand."""
-        return {c.metadata["nbgrader"]["grade_id"] for c in self.solution.cells
-                if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")}
+        return written_answers(self.solution)
+
+    def conceptual_checks(self):
+        return conceptual_checks(self.solution)
 
     def scores(self, student):
         """{grade cell id: points scored} for one student's autograded notebook."""
@@ -63,6 +63,32 @@ class Course:
         with Gradebook(self.db) as gb:
             nb = gb.find_submission_notebook(self.assignment, self.assignment, student)
             return {g.name: float(g.score) for g in nb.grades}
+
+
+def _graded_cells(nb):
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def cell_points(nb):
+    """{grade cell id: points} of a source notebook, written answers included."""
+    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in _graded_cells(nb)}
+
+
+def written_answers(nb):
+    """Ids of the written answers: markdown cells an instructor grades by hand."""
+    return {c.metadata["nbgrader"]["grade_id"] for c in _graded_cells(nb) if c.cell_type == "markdown"}
+
+
+def conceptual_checks(nb):
+    """Ids of the conceptual checks: test cells whose visible part checks only the answer's form."""
+    return {c.metadata["nbgrader"]["grade_id"] for c in _graded_cells(nb)
+            if c.cell_type == "code" and "check_answer_form(" in c.source}
+
+
+def auto_points(nb):
+    """{grade cell id: points a full answer scores before any manual grade}: 0 for a written answer."""
+    written = written_answers(nb)
+    return {cell: 0.0 if cell in written else p for cell, p in cell_points(nb).items()}
 
 
 def solution_cell(nb, grade_id):
@@ -83,8 +109,7 @@ def graded_cases(course):
     every other cell its full points, and a written answer 0 until an instructor grades it. One
     source of the expectations that nbgrader (test_exercises) and ``mlcourse grade``
     (test_grade_batch) must both meet."""
-    written = course.written_answers()
-    points = {cell: 0.0 if cell in written else p for cell, p in course.max_points().items()}
+    points = auto_points(course.solution)
     cases = [("solution as submitted", "solution", course.solution, set()),
              ("released, unchanged", "released", course.released, set(points))]
     cases += [(m["name"], f"mistake{i:02d}", apply_mistake(course.solution, m), set(m["loses"]))
@@ -97,8 +122,7 @@ def assert_visible_tests_catch_most_mistakes(course, cases, rows):
     """At least 90% of the wrong implementations among ``cases`` (those of graded_cases: mistakes that
     lose points, other than in conceptual checks) fail a visible test in the graded ``rows``
     ({student: report row})."""
-    conceptual = {c.metadata["nbgrader"]["grade_id"] for c in course.solution.cells
-                  if c.metadata.get("nbgrader", {}).get("grade") and "check_answer_form(" in c.source}
+    conceptual = course.conceptual_checks()
     full = cases[0][3]
     lost = {student: {cell for cell, p in expected.items() if p < full[cell]} for _, student, _, expected in cases}
     wrong = [(label, student) for label, student, _, _ in cases

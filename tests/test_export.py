@@ -11,7 +11,7 @@ import sys
 import nbformat
 import pytest
 
-from tests.course import ROOT, SANDBOX_GRADING
+from tests.course import ROOT, SANDBOX_GRADING, auto_points, cell_points
 from mlcourse.grading import export as export_module
 from mlcourse.grading.export import export_grades
 from mlcourse.grading.store import ResultsTable
@@ -224,20 +224,22 @@ def test_a_late_submission_gets_the_late_penalty(tmp_path):
         nbformat.write(solution, folder / f"{A}.ipynb")
         (folder / "timestamp.txt").write_text(stamp)
 
+    full, most = sum(auto_points(solution).values()), sum(cell_points(solution).values())  # before a manual grade
     report = grade_class(A, course=course, progress=False)
     rows = {r["student"]: r for r in report.rows}
-    assert {s: (r["status"], r["score"]) for s, r in rows.items()} == {"ontime": ("graded", 8.0),
+    assert {s: (r["status"], r["score"]) for s, r in rows.items()} == {"ontime": ("graded", full),
                                                                        "late": ("graded", 0.0)}, report.text
     with Gradebook(db, "mlcourse") as gb:
         assert gb.find_assignment(A).duedate == datetime.datetime(2026, 3, 1, 12, 0)  # kept by registering
         late = gb.find_submission(A, "late")
         assert late.total_seconds_late == 30 * 60 and gb.find_submission(A, "ontime").total_seconds_late == 0
         nb = gb.find_submission_notebook(A, A, "late")
-        assert (float(nb.score), float(nb.late_submission_penalty)) == (8.0, 8.0)
+        assert (float(nb.score), float(nb.late_submission_penalty)) == (full, full)
 
     roster = write_csv(tmp_path / "canvas.csv", [["Student", "ID", "SIS Login ID", "Section"],
                                                  ["On Time", "1", "ontime", "A"], ["Late", "2", "late", "A"]])
     export_grades(A, "canvas", roster=roster, course=course, output=tmp_path / "out.csv")
     assert read_csv(tmp_path / "out.csv") == [["Student", "ID", "SIS Login ID", "Section", A],
-                                              ["    Points Possible", "", "", "", "8"],
-                                              ["On Time", "1", "ontime", "A", "8"], ["Late", "2", "late", "A", "0"]]
+                                              ["    Points Possible", "", "", "", f"{most:g}"],
+                                              ["On Time", "1", "ontime", "A", f"{full:g}"],
+                                              ["Late", "2", "late", "A", "0"]]

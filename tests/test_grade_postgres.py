@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.course import ROOT, SANDBOX_GRADING, apply_mistake, wrong_answers
+from tests.course import ROOT, SANDBOX_GRADING, apply_mistake, auto_points, written_answers, wrong_answers
 from mlcourse.grading import grade_class
 from mlcourse.grading.class_report import build_report
 from mlcourse.grading.item_stats import cell_stats
@@ -135,11 +135,7 @@ def test_job_array_of_graders_into_postgres_survives_a_killed_task(postgres, tmp
     from nbgrader.api import Gradebook
     from sqlalchemy import create_engine, text
 
-    graded_cells = [c for c in solution.cells if c.metadata.get("nbgrader", {}).get("grade")]
-    auto = {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in graded_cells
-            if c.cell_type == "code"}
-    points = {c.metadata["nbgrader"]["grade_id"]: auto.get(c.metadata["nbgrader"]["grade_id"], 0.0)
-              for c in graded_cells}  # a written answer: 0 until a person grades it
+    points = auto_points(solution)  # a written answer: 0 until a person grades it
     with Gradebook(postgres) as gb:
         assert sorted(s.id for s in gb.students) == sorted(notebooks)
         for student, (_, loses) in notebooks.items():
@@ -156,7 +152,8 @@ def test_job_array_of_graders_into_postgres_survives_a_killed_task(postgres, tmp
     merged = grade_class(A, course=course, db=postgres, output=tmp_path / "all.csv", progress=False)
     assert (merged.ran, merged.skipped, len(merged.rows)) == (0, len(notebooks), len(notebooks))
     stats = {c.name: c for c in cell_stats(merged.rows)}  # the report of the merged gradebook
-    for cell, most in auto.items():
+    for cell in set(points) - written_answers(solution):
+        most = points[cell]
         passing = sum(cell not in loses for _, loses in notebooks.values())
         assert (stats[cell].n, stats[cell].passed) == (len(notebooks), passing), cell
         assert stats[cell].mean_points == pytest.approx(most * passing / len(notebooks))
