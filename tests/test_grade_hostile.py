@@ -136,7 +136,26 @@ def hostile(course):
     text = nbformat.writes(sol).encode()
     out["corrupt"], out["empty"], out["nothing"] = text[: len(text) // 2], b"", None
     out["leaker"] = leaker(sol)
+    out["forger"] = forger(sol)
     return out
+
+
+def forger(sol):
+    """The solution with wrong conceptual answers dressed to pass (an int and a float subclass
+    equal to anything) and its kernel's ``mlcourse.grading`` patched to accept any answer."""
+    nb = nbformat.from_dict(sol)
+    solution_cell(nb, "answer_correct_score_gradient").source = (
+        "import mlcourse.grading, mlcourse.grading.asserts\n"
+        "for module in (mlcourse.grading, mlcourse.grading.asserts):\n"
+        "    module.assert_answer = module.check_answer_form = lambda *args, **kwargs: None\n\n\n"
+        "class Anything(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n\n\n"
+        "def answer_correct_score_gradient():\n    return Anything(5)\n")
+    solution_cell(nb, "answer_svm_initial_loss").source = (
+        "class Close(float):\n    def __eq__(self, other):\n        return True\n\n"
+        "    def __sub__(self, other):\n        return 0.0\n\n    def __abs__(self):\n        return 0.0\n\n"
+        "    __hash__ = float.__hash__\n\n\n"
+        "def answer_svm_initial_loss():\n    return Close(1.0)\n")
+    return nb
 
 
 def leaker(sol):
@@ -175,6 +194,7 @@ EXPECTED = {  # of 14 points: 10 auto-graded, 4 in two written answers that no o
     "nothing": ("missing", 0, ["no notebook submitted"]),
     "spy": ("graded", 10, []),  # the leaker reads frames' f_locals; its conceptual answers are plain values
     "leaker": ("graded", 2, ["test_svm_loss_naive failed (IntegrityError)"]),
+    "forger": ("graded", 8, []),
 }
 
 
@@ -229,6 +249,8 @@ def check_hostile_class(course, tmp_path, listener, submissions, writes):
                             f"{got['reason']!r}")
     assert not failures, "\n".join(failures)
     assert rows["correct"]["reason"] == rows["warns"]["reason"] == ""
+    assert {c["name"] for c in json.loads(rows["forger"]["cells"]) if c["outcome"] == "failed"} == \
+        {"test_answer_correct_score_gradient", "test_answer_svm_initial_loss"}, "a forged conceptual answer scored"
     in_gradebook = gradebook_scores(course.db, [s for s in EXPECTED if s != "nothing"])
     assert {s: sum(v.values()) for s, v in in_gradebook.items()} == {s: rows[s]["score"] for s in in_gradebook}
     assert not processes_with(f"sleep\0{MARKER}"), "a background process of a timed-out notebook survived"
