@@ -244,6 +244,14 @@ def test_released_exercises_hold_no_answer_key(root):
     assert not leaks, "\n".join(map(str, leaks))
 
 
+@pytest.mark.parametrize("book", ["book", "zh_CN/book"])
+def test_book_sources_hold_no_answer_key(root, book):
+    """The chapters' own code shares no line with a solution or hidden test: found in seconds, before
+    the site build that the test below needs."""
+    leaks = find_leaks(root, site_dir=root / book)
+    assert not leaks, "\n".join(map(str, leaks))
+
+
 @pytest.mark.slow
 @SITE_TESTS
 def test_built_site_holds_no_answer_key(root, site_dir):  # noqa: F811
