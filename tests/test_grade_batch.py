@@ -42,10 +42,10 @@ def test_scores_match_sequential_nbgrader(base, tmp_path):
     notebooks = {student: nb for _, student, nb, _ in cases}
     expected = {student: points for _, student, _, points in cases}
     independent = independent_solutions(course.released)
+    conceptual = course.conceptual_checks()  # the independent authors answered no question
     for student, nb in independent.items():  # full marks on the functions they wrote, and no copies
         notebooks[student] = nb
-        expected[student] = {c: expected["released" if c.startswith("test_answer_") else "solution"][c]
-                             for c in expected["solution"]}
+        expected[student] = {c: expected["released" if c in conceptual else "solution"][c] for c in expected["solution"]}
     chinese = {"zh_solution": (nbformat.read(course.path / "zh_CN" / "solutions" / A / f"{A}.ipynb", 4), "solution"),
                "zh_released": (nbformat.read(ROOT / "zh_CN" / "exercises" / A / f"{A}.ipynb", 4), "released")}
     chinese["zh_mistake00"] = (apply_mistake(chinese["zh_solution"][0], wrong_answers(A)[0]), "mistake00")
